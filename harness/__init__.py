@@ -1,0 +1,7 @@
+"""The fidelity harness: which office suite to trust with Microsoft Office documents."""
+
+__version__ = "0.1.0"
+
+# Bumped whenever a change alters what a stored result means (render options, rasterising,
+# metrics, grading). Stored with every run so results from different pipelines are never mixed.
+PIPELINE_VERSION = 1

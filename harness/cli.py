@@ -1,0 +1,157 @@
+"""The `fidelity` command. Exit codes: 0 done, 2 usage error, 3 nothing to do, 4 result store
+error, 70 internal error, 130 interrupted. A suite failing on a document is a result, not an
+exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import renderers
+from harness import PIPELINE_VERSION, __version__
+from harness.corpus import discover
+from harness.errors import FidelityError, UsageError
+from harness.report import build_report
+from harness.store import Store
+from harness.sweep import SweepSettings, suite_status, sweep
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Measure how faithfully office suites show Microsoft Office documents.")
+corpus_app = typer.Typer(no_args_is_help=True, help="The built-in corpus.")
+app.add_typer(corpus_app, name="corpus")
+
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_OUT = Path("reports")
+STORE_NAME = "fidelity.sqlite"
+
+
+def _store_path(out: Path, store: Path | None) -> Path:
+    return store if store is not None else out / STORE_NAME
+
+
+@app.command()
+def run(
+    corpus: Annotated[Optional[list[Path]], typer.Option(
+        help="Corpus folder; repeat for several. Default: the built-in corpus.")] = None,
+    suite: Annotated[Optional[list[str]], typer.Option(
+        help="Suite to run; repeat for several. Default: every available suite.")] = None,
+    out: Annotated[Path, typer.Option(help="Reports folder (reports/<run-id>/, latest).")]
+        = DEFAULT_OUT,
+    store: Annotated[Optional[Path], typer.Option(
+        help="Result store. Default: OUT/fidelity.sqlite.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = os.cpu_count() or 1,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds a suite gets per document.")]
+        = 120.0,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
+        = None,
+) -> None:
+    """Render every document with every chosen suite, compare, grade, store and report."""
+    roots = corpus or [DEFAULT_CORPUS]
+    documents = discover(roots, limit)
+    suites = suite or [n for n, a in suite_status(renderers.names()).items() if a.available] \
+        or renderers.names()
+    settings = SweepSettings(jobs=jobs, timeout_seconds=timeout)
+    print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
+          f"({', '.join(suites)}), {jobs} worker(s)", file=sys.stderr)
+    with Store(_store_path(out, store)) as db:
+        finished = sweep(documents, suites, db, settings)
+        report = build_report(db, finished.id, out)
+        _print_summary(db, finished.id)
+    print(f"report: {report / 'index.html'}")
+
+
+def _print_summary(db: Store, run_id: str) -> None:
+    results = list(db.results(run_id))
+    table = Table(title=f"run {run_id}: mean grade (graded documents) and failures")
+    table.add_column("suite")
+    table.add_column("format")
+    table.add_column("mean grade", justify="right")
+    table.add_column("graded", justify="right")
+    table.add_column("not ok")
+    groups: dict[tuple[str, str], list] = {}
+    for r in results:
+        groups.setdefault((r.suite, r.format), []).append(r)
+    for (suite_name, fmt), rs in sorted(groups.items()):
+        grades = [r.grade for r in rs if r.grade is not None]
+        failures: dict[str, int] = {}
+        for r in rs:
+            if r.status != "ok":
+                failures[r.status] = failures.get(r.status, 0) + 1
+        table.add_row(suite_name, fmt, f"{sum(grades) / len(grades):.2f}" if grades else "-",
+                      str(len(grades)), ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
+    Console(width=100).print(table)
+
+
+@app.command()
+def report(
+    run_id: Annotated[Optional[str], typer.Argument(help="Run to report. Default: latest.")]
+        = None,
+    out: Annotated[Path, typer.Option(help="Reports folder.")] = DEFAULT_OUT,
+    store: Annotated[Optional[Path], typer.Option(
+        help="Result store. Default: reports/fidelity.sqlite.")] = None,
+) -> None:
+    """Rebuild a report from the store; converts nothing."""
+    path = store if store is not None else DEFAULT_OUT / STORE_NAME
+    if not path.is_file():
+        raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
+    with Store(path) as db:
+        written = build_report(db, run_id, out)
+    print(f"report: {written / 'index.html'}")
+
+
+@app.command()
+def suites(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+    """Every suite the harness knows, whether it is available here, and why not."""
+    status = suite_status(renderers.names())
+    if as_json:
+        print(json.dumps({name: {"available": a.available, "version": a.version,
+                                 "reason": a.reason, "executable": a.executable,
+                                 "formats": sorted(renderers.get(name).formats)}
+                          for name, a in status.items()}, indent=2))
+        return
+    for name, a in status.items():
+        state = f"available, version {a.version}" if a.available else f"not available: {a.reason}"
+        print(f"{name}: {state}")
+
+
+@corpus_app.command("probes")
+def corpus_probes(
+    out: Annotated[Path, typer.Option(help="Where the probes are written.")]
+        = DEFAULT_CORPUS / "probes",
+) -> None:
+    """Regenerate the built-in feature probes and their expectations, byte for byte."""
+    from harness.corpus.probes import write_probes
+
+    for path in write_probes(out):
+        print(path)
+
+
+@app.command()
+def version() -> None:
+    """Harness and pipeline version."""
+    print(f"fidelity {__version__} (pipeline {PIPELINE_VERSION})")
+
+
+def main() -> None:
+    try:
+        app()
+    except FidelityError as exc:
+        print(f"fidelity: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("fidelity: interrupted; results stored so far are kept", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line for the user, the trace on request
+        if os.environ.get("FIDELITY_DEBUG"):
+            traceback.print_exc()
+        print(f"fidelity: internal error: {type(exc).__name__}: {exc} "
+              "(set FIDELITY_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(70)

@@ -1,0 +1,108 @@
+"""Find the Office documents in corpus folders, with their provenance and reference PDFs.
+
+Any folder works. Where it holds a MANIFEST.tsv (columns ``path``, ``license``,
+``source_repo``...), provenance comes from it; a Microsoft-rendered PDF is found beside a
+document as ``<stem>.reference.pdf``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UsageError
+
+FAMILIES: dict[str, str] = {
+    **dict.fromkeys(("doc", "docx", "docm", "dot", "dotx", "dotm"), "word"),
+    **dict.fromkeys(("xls", "xlsx", "xlsm", "xlt", "xltx", "xltm"), "spreadsheet"),
+    **dict.fromkeys(("ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx"), "presentation"),
+}
+OFFICE_FORMATS = frozenset(FAMILIES)
+REFERENCE_SUFFIX = ".reference.pdf"
+
+
+@dataclass(frozen=True)
+class Document:
+    corpus: str
+    root: Path
+    relpath: str
+    format: str
+    size_bytes: int
+    sha256: str
+    reference_pdf: Path | None = None
+    license: str | None = None
+    source: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.relpath
+
+    @property
+    def family(self) -> str:
+        return FAMILIES.get(self.format, "other")
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe id, stable across runs, for the document's artifacts."""
+        digest = hashlib.sha1(f"{self.corpus}/{self.relpath}".encode()).hexdigest()[:12]
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(self.relpath).stem)
+        return f"{stem[:40]}-{digest}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(root: Path) -> dict[str, dict[str, str]]:
+    manifest = root / "MANIFEST.tsv"
+    if not manifest.is_file():
+        return {}
+    with manifest.open(newline="", encoding="utf-8") as fh:
+        return {row["path"]: row for row in csv.DictReader(fh, delimiter="\t") if row.get("path")}
+
+
+def _corpus_label(root: Path, taken: set[str]) -> str:
+    label = root.resolve().name or "corpus"
+    base, n = label, 2
+    while label in taken:
+        label, n = f"{base}-{n}", n + 1
+    taken.add(label)
+    return label
+
+
+def discover(roots: list[Path], limit: int | None = None) -> list[Document]:
+    """Every Office document below the roots, sorted by corpus then path."""
+    documents: list[Document] = []
+    labels: set[str] = set()
+    for root in roots:
+        if not root.is_dir():
+            raise UsageError(f"corpus folder not found: {root}")
+        label = _corpus_label(root, labels)
+        manifest = _manifest(root)
+        found: list[Document] = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for filename in sorted(filenames):
+                path = Path(dirpath) / filename
+                fmt = path.suffix.lower().lstrip(".")
+                if fmt not in OFFICE_FORMATS or filename.startswith(".") or not path.is_file():
+                    continue
+                relpath = path.relative_to(root).as_posix()
+                reference = path.with_name(path.stem + REFERENCE_SUFFIX)
+                row = manifest.get(relpath, {})
+                found.append(Document(
+                    corpus=label, root=root, relpath=relpath, format=fmt,
+                    size_bytes=path.stat().st_size, sha256=sha256_of(path),
+                    reference_pdf=reference if reference.is_file() else None,
+                    license=row.get("license") or None,
+                    source=row.get("source_repo") or None,
+                ))
+        documents.extend(sorted(found, key=lambda d: d.relpath))
+    return documents[:limit] if limit else documents

@@ -1,0 +1,34 @@
+"""One small exception hierarchy; each class carries the exit code the CLI ends with.
+
+A suite failing on a document is never an exception: it is a result (see renderers.base.Status).
+"""
+
+
+class FidelityError(Exception):
+    """Base of every error the harness reports to its user in one line."""
+
+    exit_code = 70
+
+
+class UsageError(FidelityError):
+    """The user asked for something that cannot be done as asked (bad option, missing path)."""
+
+    exit_code = 2
+
+
+class NothingToDo(FidelityError):
+    """The request was well formed but selected no document or no available suite."""
+
+    exit_code = 3
+
+
+class StoreError(FidelityError):
+    """The result store cannot be opened, read or written."""
+
+    exit_code = 4
+
+
+class SourceError(FidelityError):
+    """A source document cannot be read; caught per document and turned into a result."""
+
+    exit_code = 70

@@ -1,0 +1,200 @@
+"""One job: one document through one suite, from rendering to a grade.
+
+Runs inside a worker process. It never raises: whatever happens to the document or the
+suite ends as a JobResult with a status and a one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+import renderers
+from harness.compare.text import compare_text, pdf_text
+from harness.compare.visual import compare_pages, is_blank
+from harness.corpus import Document
+from harness.errors import SourceError
+from harness.grade import grade
+from harness.rasterise import DEFAULT_DPI, MAX_PAGES
+from harness.rasterise import get as get_rasteriser
+from harness.truth import SourceTruth, read_truth
+from renderers.base import RenderOutcome, Status
+from renderers.pdfcheck import pdf_page_count
+
+REPORT_PAGES = 40  # page images kept per document and suite for the report
+TASK_SHOW = "show"
+
+
+@dataclass(frozen=True)
+class Job:
+    document: Document
+    suite: str
+    artifacts_dir: Path  # this run's artifacts folder
+    scratch_dir: Path
+    timeout_seconds: float
+    dpi: int = DEFAULT_DPI
+    task: str = TASK_SHOW
+
+
+@dataclass(frozen=True)
+class JobResult:
+    corpus: str
+    document: str
+    format: str
+    suite: str
+    suite_version: str | None
+    task: str
+    status: str
+    grade: int | None
+    message: str
+    stderr: str = ""
+    suite_seconds: float = 0.0
+    total_seconds: float = 0.0
+    scores: dict[str, float | int | None] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+_RENDERERS: dict[str, renderers.Renderer] = {}
+
+
+def _renderer(name: str, scratch: Path) -> renderers.Renderer:
+    if name not in _RENDERERS:
+        _RENDERERS[name] = renderers.get(name, scratch)
+    return _RENDERERS[name]
+
+
+def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for number, image in enumerate(images[:REPORT_PAGES], start=1):
+        target = folder / f"page-{number:03d}.png"
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        image.save(temporary, format="PNG", optimize=True)
+        os.replace(temporary, target)  # atomic: suites of one document share the reference
+        names.append(target.relative_to(artifacts_dir).as_posix())
+    return names
+
+
+def result_without_rendering(document: Document, suite: str, version: str | None,
+                             outcome: RenderOutcome, task: str = TASK_SHOW) -> JobResult:
+    return JobResult(document.corpus, document.relpath, document.format, suite, version, task,
+                     outcome.status.value, None, outcome.message, outcome.stderr,
+                     outcome.seconds, outcome.seconds)
+
+
+def run_job(job: Job) -> JobResult:
+    start = time.monotonic()
+    try:
+        return _run(job, start)
+    except Exception as exc:  # a bug in the harness must cost one document, not the sweep
+        return JobResult(job.document.corpus, job.document.relpath, job.document.format,
+                         job.suite, None, job.task, Status.FAILED.value, None,
+                         f"internal error in the harness: {type(exc).__name__}: {exc}",
+                         traceback.format_exc(limit=8), 0.0, time.monotonic() - start,
+                         details={"harness_error": True})
+
+
+def _run(job: Job, start: float) -> JobResult:
+    doc = job.document
+    renderer = _renderer(job.suite, job.scratch_dir)
+    version = renderer.availability().version
+    workdir = job.scratch_dir / "jobs" / f"{doc.key}-{job.suite}-{os.getpid()}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        outcome = renderer.show(doc.path, workdir, job.timeout_seconds)
+        if outcome.status is not Status.OK or outcome.output_path is None:
+            result = result_without_rendering(doc, job.suite, version, outcome, job.task)
+            return _with_total(result, start)
+        return _measure(job, renderer, version, outcome, start)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _with_total(result: JobResult, start: float) -> JobResult:
+    return replace(result, total_seconds=time.monotonic() - start)
+
+
+def _read_truth(doc: Document) -> tuple[SourceTruth | None, str | None]:
+    try:
+        return read_truth(doc.path, doc.format), None
+    except SourceError as exc:
+        return None, str(exc)
+
+
+def _measure(job: Job, renderer: renderers.Renderer, version: str | None, outcome: RenderOutcome, start: float) -> JobResult:
+    doc = job.document
+    rasteriser = get_rasteriser()
+    folder = job.artifacts_dir / doc.key
+    folder.mkdir(parents=True, exist_ok=True)
+    kept_pdf = folder / f"{job.suite}.pdf"
+    shutil.copyfile(outcome.output_path, kept_pdf)
+
+    candidate = rasteriser.render(kept_pdf, job.dpi, MAX_PAGES)
+    rendered_text = pdf_text(kept_pdf)
+    truth, truth_error = _read_truth(doc)
+    details: dict[str, Any] = {
+        "rasteriser": rasteriser.settings(job.dpi).__dict__,
+        "truth_reader": truth.reader if truth else None,
+        "truth_error": truth_error,
+        "truth_facts": truth.facts if truth else {},
+        "pages": _save_pages(candidate, folder / job.suite, job.artifacts_dir),
+        "pdf": kept_pdf.relative_to(job.artifacts_dir).as_posix(),
+    }
+    rendered_pages = pdf_page_count(kept_pdf)[0]
+    scores: dict[str, float | int | None] = {"pages_rendered": rendered_pages}
+
+    nothing_shown = not rendered_text.strip() and all(is_blank(p) for p in candidate)
+    source_has_text = truth is None or bool(truth.text_blocks)
+    if nothing_shown and source_has_text:
+        why = (f"the source could not be read either ({truth_error})" if truth_error
+               else f"the source has {len(truth.text_blocks)} text block(s)")
+        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
+                         Status.EMPTY.value, None,
+                         f"{renderer.label} showed only blank pages; {why}",
+                         outcome.stderr, outcome.seconds, time.monotonic() - start,
+                         scores, details)
+
+    text_recall = None
+    if truth is not None:
+        text = compare_text(truth.text_blocks, rendered_text, truth.numeric_tokens_unreliable)
+        if text.source_tokens:
+            text_recall = text.recall
+        scores.update(text_recall=text_recall, text_similarity=text.order_similarity,
+                      source_words=text.source_tokens, rendered_words=text.rendered_tokens)
+        details["missing_words"] = list(text.missing_sample)
+
+    visual_score = None
+    expected_pages = truth.expected_pages if truth else None
+    details["expected_pages_source"] = truth.expected_pages_source if truth else None
+    if doc.reference_pdf is not None:
+        reference = rasteriser.render(doc.reference_pdf, job.dpi, MAX_PAGES)
+        details["reference_pages"] = _save_pages(reference, folder / "reference",
+                                                 job.artifacts_dir)
+        visual = compare_pages(reference, candidate)
+        visual_score = visual.score
+        expected_pages = len(reference)
+        details["expected_pages_source"] = "Microsoft reference PDF"
+        details["page_pairs"] = [p.__dict__ for p in visual.pairs]
+        scores.update(ssim_mean=round(visual.score, 4), ssim_min=round(visual.min_ssim, 4),
+                      pages_reference=len(reference))
+    scores["pages_expected"] = expected_pages
+
+    grading = grade(text_recall=text_recall, visual_score=visual_score,
+                    expected_pages=expected_pages, rendered_pages=rendered_pages)
+    details["signals"] = grading.signals
+    message = grading.reason
+    if truth_error:
+        message += f"; source truth unavailable ({truth_error})"
+    return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
+                     Status.OK.value, grading.grade, message, outcome.stderr, outcome.seconds,
+                     time.monotonic() - start, scores, details)
+
+

@@ -1,0 +1,144 @@
+"""A sweep: every document through every chosen suite, in parallel worker processes.
+
+The coordinating process is the only one that writes the store; each result is committed
+as it arrives.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import secrets
+import shutil
+import sys
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import renderers
+from harness import PIPELINE_VERSION, __version__
+from harness.corpus import Document
+from harness.errors import NothingToDo, UsageError
+from harness.pipeline import Job, JobResult, result_without_rendering, run_job
+from harness.progress import SweepProgress
+from harness.rasterise import DEFAULT_DPI
+from harness.rasterise import get as get_rasteriser
+from harness.store import Run, Store
+from renderers.base import Availability, RenderOutcome, Status
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    jobs: int
+    timeout_seconds: float
+    dpi: int = DEFAULT_DPI
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def suite_status(names: list[str]) -> dict[str, Availability]:
+    known = renderers.names()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown suite {', '.join(unknown)}; known: {', '.join(known)}")
+    return {name: renderers.get(name).availability() for name in names}
+
+
+def artifacts_root(store_path: Path) -> Path:
+    return store_path.parent / "artifacts"
+
+
+def sweep(documents: list[Document], suites: list[str], store: Store,
+          settings: SweepSettings, progress_plain: bool | None = None) -> Run:
+    """Run every job, store every result, and return the finished run."""
+    if not documents:
+        raise NothingToDo("no Office document found in the corpus folder(s)")
+    availability = suite_status(suites)
+    usable = [n for n, a in availability.items() if a.available]
+    for name, a in availability.items():
+        if not a.available:
+            print(f"warning: suite {name} is not available here: {a.reason}", file=sys.stderr)
+    if not usable:
+        raise NothingToDo("none of the chosen suites is available here: "
+                          + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
+    rasteriser = get_rasteriser()
+    run = Run(
+        id=new_run_id(), started_at=now_iso(), finished_at=None, state="running",
+        harness_version=__version__, pipeline_version=PIPELINE_VERSION,
+        suites={n: {"version": a.version, "available": a.available, "reason": a.reason}
+                for n, a in availability.items()},
+        settings={"jobs": settings.jobs, "timeout_seconds": settings.timeout_seconds,
+                  "rasteriser": rasteriser.settings(settings.dpi).__dict__,
+                  "corpora": sorted({str(d.root) for d in documents}),
+                  "machine": {"host": platform.node(), "system": platform.platform(),
+                              "python": platform.python_version(), "cpus": os.cpu_count()}},
+    )
+    store.start_run(run, documents)
+    artifacts = artifacts_root(store.path) / run.id
+    scratch = Path(tempfile.mkdtemp(prefix="fidelity-"))
+    immediate: list[JobResult] = []
+    jobs: list[Job] = []
+    for doc in documents:
+        for name in suites:
+            a = availability[name]
+            renderer = renderers.get(name)
+            if not a.available:
+                outcome = RenderOutcome(Status.UNAVAILABLE, a.reason or "unavailable", 0.0)
+            elif doc.format not in renderer.formats:
+                outcome = renderer.unsupported(doc.path)
+            else:
+                jobs.append(Job(doc, name, artifacts, scratch, settings.timeout_seconds,
+                                settings.dpi))
+                continue
+            immediate.append(result_without_rendering(doc, name, a.version, outcome))
+    state = "interrupted"
+    try:
+        with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:
+            for result in immediate:
+                store.add_result(run.id, result)
+                progress.advance(result)
+            _execute(jobs, settings.jobs, store, run.id, progress)
+        state = "complete"
+    finally:
+        store.finish_run(run.id, now_iso(), state)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return store.run(run.id)
+
+
+def _execute(jobs: list[Job], workers: int, store: Store, run_id: str,
+             progress: SweepProgress) -> None:
+    if not jobs:
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        pending: dict[Future[JobResult], Job] = {pool.submit(run_job, job): job for job in jobs}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = pending.pop(future)
+                    result = _result_of(future, job)
+                    store.add_result(run_id, result)
+                    progress.advance(result)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _result_of(future: Future[JobResult], job: Job) -> JobResult:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker process itself died (e.g. killed by the OOM killer)
+        outcome = RenderOutcome(Status.CRASHED, f"worker process died: {type(exc).__name__}: "
+                                f"{exc}", 0.0)
+        return result_without_rendering(job.document, job.suite, None, outcome)

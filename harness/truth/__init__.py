@@ -1,0 +1,57 @@
+"""Source truth: what an original document says it contains, read without any suite.
+
+Every reader returns a SourceTruth or raises SourceError with a one-line reason; a
+malformed document is an answer ("could not read: ..."), never a crash of the sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import SourceError
+
+
+@dataclass(frozen=True)
+class SourceTruth:
+    reader: str
+    text_blocks: tuple[str, ...]
+    # Pages the document should come out as, when something other than a suite says so
+    # (Word's own count in docProps/app.xml, or the number of visible slides).
+    expected_pages: int | None = None
+    expected_pages_source: str | None = None
+    facts: dict[str, int | str | bool] = field(default_factory=dict)
+    # Text blocks that are numbers formatted by the file (spreadsheets) are compared loosely.
+    numeric_tokens_unreliable: bool = False
+
+
+Reader = Callable[[Path], SourceTruth]
+
+
+def _readers() -> dict[str, Reader]:
+    from harness.truth import docx, legacy, pptx, xlsx
+
+    table: dict[str, Reader] = {}
+    for module in (docx, xlsx, pptx, legacy):
+        table.update(dict.fromkeys(module.FORMATS, module.read))
+    return table
+
+
+def read_truth(path: Path, fmt: str) -> SourceTruth:
+    reader = _readers().get(fmt)
+    if reader is None:
+        raise SourceError(f"no source-truth reader for .{fmt}")
+    try:
+        return reader(path)
+    except SourceError:
+        raise
+    except MemoryError:
+        raise SourceError("could not read: the document needs more memory than allowed") from None
+    except Exception as exc:  # third-party readers raise anything on malformed input
+        message = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise SourceError(f"could not read: {type(exc).__name__}"
+                          f"{': ' + message if message else ''}") from None
+
+
+__all__ = ["SourceTruth", "read_truth"]

@@ -1,0 +1,64 @@
+"""Checks on the OOXML zip container before any library inflates it."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+from harness.errors import SourceError
+
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+MAX_MEMBERS = 20_000
+
+# No external entities, no network, no entity expansion beyond libxml2's defaults.
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                           load_dtd=False)
+
+
+def check_zip(path: Path) -> None:
+    """Refuse containers that are not zips or would inflate past sane bounds."""
+    if path.stat().st_size == 0:
+        raise SourceError("could not read: the file is 0 bytes")
+    if not zipfile.is_zipfile(path):
+        raise SourceError("could not read: not a zip container (truncated, or another format "
+                          "under an OOXML extension)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(f"could not read: broken zip container ({exc})") from None
+    if len(members) > MAX_MEMBERS:
+        raise SourceError(f"refused: {len(members)} parts in the container (limit {MAX_MEMBERS})")
+    total = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members) or 1
+    if total > MAX_UNCOMPRESSED_BYTES or (total > 50 * 1024 * 1024
+                                          and total / packed > MAX_COMPRESSION_RATIO):
+        raise SourceError(f"refused: parts inflate to {total / 2**20:.0f} MiB "
+                          f"(ratio {total / packed:.0f}:1), a likely zip bomb")
+
+
+def app_properties(path: Path) -> dict[str, str]:
+    """Application name and counts from docProps/app.xml, if present and readable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read("docProps/app.xml")
+        root = etree.fromstring(data, parser=SAFE_XML)
+    except (KeyError, zipfile.BadZipFile, OSError, etree.XMLSyntaxError):
+        return {}
+    return {etree.QName(el).localname: (el.text or "").strip()
+            for el in root if isinstance(el.tag, str)}
+
+
+def microsoft_page_count(path: Path) -> int | None:
+    """Word's own page count: trusted only when Word wrote the file."""
+    props = app_properties(path)
+    if "Microsoft" not in props.get("Application", ""):
+        return None
+    try:
+        pages = int(props.get("Pages", ""))
+    except ValueError:
+        return None
+    return pages if pages > 0 else None
