@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import renderers
+
+REPO = Path(__file__).resolve().parent.parent
+PROBES = REPO / "corpus" / "probes"
+SHARED = REPO.parent / "shared" / "corpus"
+
+
+def _libreoffice_reason() -> str | None:
+    availability = renderers.get("libreoffice").availability()
+    return None if availability.available else availability.reason
+
+
+_LO_REASON = _libreoffice_reason()
+needs_libreoffice = pytest.mark.skipif(
+    _LO_REASON is not None, reason=f"LibreOffice not available here: {_LO_REASON}")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"shared corpus absent at {SHARED}")

@@ -1,0 +1,85 @@
+"""Reports come from the store alone; document-controlled strings are escaped."""
+
+import csv
+import json
+
+from PIL import Image
+
+from harness.corpus import Document
+from harness.pipeline import JobResult
+from harness.report import build_report
+from harness.store import Run, Store
+from harness.sweep import artifacts_root
+
+HOSTILE = "<script>alert(1)</script>.docx"
+
+
+def _store_with_results(tmp_path):
+    store = Store(tmp_path / "reports" / "fidelity.sqlite")
+    run = Run("r1", "2026-01-01T00:00:00+00:00", "2026-01-01T00:05:00+00:00", "complete",
+              "0.1.0", 1, {"libreoffice": {"version": "7.4.7.2", "available": True,
+                                           "reason": None}},
+              {"rasteriser": {"rasteriser": "pypdfium2", "rasteriser_version": "x", "dpi": 60,
+                              "max_pages": 200}, "corpora": [str(tmp_path)]})
+    good = Document("c", tmp_path, "good.docx", "docx", 10, "a" * 64)
+    hostile = Document("c", tmp_path, HOSTILE, "docx", 10, "b" * 64)
+    store.start_run(run, [good, hostile])
+    page = artifacts_root(store.path) / "r1" / good.key / "libreoffice" / "page-001.png"
+    page.parent.mkdir(parents=True)
+    Image.new("RGB", (40, 60), "white").save(page)
+    store.add_result("r1", JobResult(
+        "c", "good.docx", "docx", "libreoffice", "7.4.7.2", "show", "ok", 4, "limited by text",
+        scores={"text_recall": 0.96, "pages_rendered": 1},
+        details={"pages": [f"{good.key}/libreoffice/page-001.png"], "signals": {"text": 4},
+                 "missing_words": ["<b>bold</b>"]}))
+    store.add_result("r1", JobResult(
+        "c", HOSTILE, "docx", "libreoffice", "7.4.7.2", "show", "crashed", None,
+        "LibreOffice crashed (signal 11) <img src=x onerror=alert(2)>", "stderr <i>"))
+    return store, good, hostile
+
+
+def test_report_files_and_contract(tmp_path):
+    store, good, hostile = _store_with_results(tmp_path)
+    out = build_report(store, None, tmp_path / "reports")
+    assert (tmp_path / "reports" / "latest").resolve() == out.resolve()
+    for name in ("index.html", "style.css", "results.json", "results.csv",
+                 f"documents/{good.key}.html", f"documents/{hostile.key}.html",
+                 f"pages/{good.key}/libreoffice/page-001.png"):
+        assert (out / name).is_file(), name
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["run"]["id"] == "r1"
+    assert payload["run"]["suites"] == {"libreoffice": "7.4.7.2"}
+    by_doc = {r["document"]: r for r in payload["results"]}
+    assert by_doc["good.docx"]["grade"] == 4 and by_doc["good.docx"]["status"] == "ok"
+    assert by_doc[HOSTILE]["grade"] is None and by_doc[HOSTILE]["status"] == "crashed"
+    for r in payload["results"]:
+        assert {"document", "format", "suite", "status", "grade", "scores"} <= set(r)
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert {r["document"] for r in rows} == {"good.docx", HOSTILE}
+    assert "text_recall" in rows[0]
+
+
+def test_hostile_strings_are_escaped(tmp_path):
+    store, _, hostile = _store_with_results(tmp_path)
+    out = build_report(store, "r1", tmp_path / "reports")
+    for page in [out / "index.html", out / "documents" / f"{hostile.key}.html"]:
+        html = page.read_text()
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<img src=x" not in html
+    good_page = (out / "documents").glob("good-*.html")
+    assert "<b>bold</b>" not in next(good_page).read_text()
+
+
+def test_matrix_shows_grades_and_failures_apart(tmp_path):
+    store, _, _ = _store_with_results(tmp_path)
+    html = build_report(store, "r1", tmp_path / "reports").joinpath("index.html").read_text()
+    assert 'class="g4"' in html and "crashed 1" in html and "n=1" in html
+
+
+def test_rebuilding_replaces_the_previous_report(tmp_path):
+    store, _, _ = _store_with_results(tmp_path)
+    out = build_report(store, "r1", tmp_path / "reports")
+    (out / "stale.html").write_text("old")
+    out = build_report(store, "r1", tmp_path / "reports")
+    assert not (out / "stale.html").exists()

@@ -1,0 +1,133 @@
+"""A real sweep: probes and a slice of the shared corpus through the real LibreOffice,
+checked in the store, the exports and the report."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROBES, REPO, SHARED, needs_libreoffice, needs_shared
+
+pytestmark = [needs_libreoffice, pytest.mark.integration]
+GOLDEN = ["01_invoice_en.docx", "01_quotation_ko.xlsx", "01_startup_pitch_en.pptx"]
+STATUSES = {"ok", "failed", "timed_out", "crashed", "empty", "unsupported", "unavailable"}
+
+
+def _run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """One sweep shared by the tests below: probes + golden slice + every malformed file."""
+    base = tmp_path_factory.mktemp("sweep")
+    corpora = [PROBES]
+    if SHARED.is_dir():
+        golden = base / "golden"
+        golden.mkdir()
+        for name in GOLDEN:  # a slice, read from ../shared by path through links
+            source = SHARED / "office2pdf-golden" / name
+            (golden / name).symlink_to(source)
+            reference = source.with_name(source.stem + ".reference.pdf")
+            (golden / reference.name).symlink_to(reference)
+        corpora += [golden, SHARED / "_malformed"]
+    args = ["run", "--out", str(base / "reports"), "--jobs", "2", "--timeout", "120"]
+    for corpus in corpora:
+        args += ["--corpus", str(corpus)]
+    result = _run(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return base, result
+
+
+def _results(base: Path) -> list[dict]:
+    return json.loads((base / "reports" / "latest" / "results.json").read_text())["results"]
+
+
+def test_every_document_gets_one_classified_result(swept):
+    base, _ = swept
+    results = _results(base)
+    keys = [(r["corpus"], r["document"], r["suite"]) for r in results]
+    assert len(keys) == len(set(keys))
+    expected = 3 + (len(GOLDEN) + len(list((SHARED / "_malformed").iterdir()))
+                    if SHARED.is_dir() else 0)
+    assert len(results) == expected
+    for r in results:
+        assert r["status"] in STATUSES
+        assert (r["grade"] is None) if r["status"] != "ok" else True
+        assert r["message"] and "\n" not in r["message"]
+
+
+def test_probes_are_rendered_faithfully(swept):
+    base, _ = swept
+    probes = {r["document"]: r for r in _results(base) if r["corpus"] == "probes"}
+    assert set(probes) == {"word-features.docx", "sheet-features.xlsx", "deck-features.pptx"}
+    for r in probes.values():
+        assert r["status"] == "ok" and r["scores"]["text_recall"] == 1.0, r
+    assert probes["deck-features.pptx"]["scores"]["pages_rendered"] == 3
+
+
+@needs_shared
+def test_references_are_compared_visually(swept):
+    base, _ = swept
+    golden = [r for r in _results(base) if r["corpus"] == "golden"]
+    assert len(golden) == len(GOLDEN)
+    for r in golden:
+        assert r["status"] == "ok"
+        assert 0.0 < r["scores"]["ssim_mean"] <= 1.0
+        assert r["scores"]["pages_reference"] >= 1 and 0 <= r["grade"] <= 5
+
+
+@needs_shared
+def test_malformed_files_do_not_stop_the_sweep(swept):
+    base, _ = swept
+    malformed = [r for r in _results(base) if r["corpus"] == "_malformed"]
+    assert len(malformed) == len(list((SHARED / "_malformed").iterdir()))
+    truncated = next(r for r in malformed if r["document"] == "truncated62886.docx")
+    assert truncated["status"] == "failed"
+
+
+def test_store_holds_the_run_and_passes_integrity(swept):
+    base, _ = swept
+    db = sqlite3.connect(base / "reports" / "fidelity.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    state, suites = db.execute("SELECT state, suites FROM runs").fetchone()
+    assert state == "complete" and json.loads(suites)["libreoffice"]["version"]
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == len(_results(base))
+
+
+def test_report_pages_link_to_existing_images(swept):
+    base, _ = swept
+    latest = base / "reports" / "latest"
+    index = (latest / "index.html").read_text()
+    assert "Suite × format" in index and "libreoffice" in index
+    pages = list((latest / "documents").glob("*.html"))
+    assert len(pages) == len(_results(base))
+    deck = next(p for p in pages if p.name.startswith("deck-features"))
+    html = deck.read_text()
+    images = [line.split('src="../')[1].split('"')[0] for line in html.splitlines()
+              if 'src="../' in line]
+    assert len(images) == 3 and all((latest / img).is_file() for img in images)
+
+
+def test_report_rebuilds_from_the_store_without_converting(swept, tmp_path):
+    base, _ = swept
+    store = base / "reports" / "fidelity.sqlite"
+    env = dict(os.environ, FIDELITY_SOFFICE=str(tmp_path / "no-soffice"))  # nothing to run
+    result = subprocess.run([sys.executable, "-m", "harness", "report", "--store", str(store),
+                             "--out", str(tmp_path / "rebuilt")], capture_output=True,
+                            text=True, cwd=REPO, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rebuilt = json.loads((tmp_path / "rebuilt" / "latest" / "results.json").read_text())
+    assert rebuilt["results"] == _results(base)
+
+
+def test_no_soffice_left_running_after_the_sweep(swept):
+    ps = subprocess.run(["pgrep", "-af", "fidelity-"], capture_output=True, text=True)
+    assert "soffice" not in ps.stdout, ps.stdout
+    assert not list(Path("/tmp").glob("fidelity-*/jobs/*")), "job folders were left behind"

@@ -1,0 +1,109 @@
+"""Source truth: probes read back exactly as generated; malformed input is always a SourceError."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.errors import SourceError
+from harness.truth import read_truth
+from tests.conftest import PROBES, SHARED, needs_shared
+
+PROBE_FILES = sorted(p for p in PROBES.iterdir() if not p.name.endswith(".json"))
+
+
+@pytest.mark.parametrize("probe", PROBE_FILES, ids=lambda p: p.name)
+def test_probe_truth_matches_its_expectation(probe: Path):
+    expected = json.loads((probe.parent / f"{probe.name}.expected.json").read_text())
+    truth = read_truth(probe, expected["format"])
+    assert list(truth.text_blocks) == expected["text_blocks"]
+    for fact, value in expected["facts"].items():
+        assert truth.facts[fact] == value, fact
+    assert truth.expected_pages == expected.get("expected_pages")
+
+
+def test_hidden_slide_text_is_not_expected_on_screen():
+    truth = read_truth(PROBES / "deck-features.pptx", "pptx")
+    joined = " ".join(truth.text_blocks)
+    assert "hidden" not in joined.lower()
+
+
+def test_word_page_count_only_trusted_from_microsoft(tmp_path):
+    source = PROBES / "word-features.docx"
+    assert read_truth(source, "docx").expected_pages is None  # our generator is not Word
+    patched = tmp_path / "claims-word.docx"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(patched, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/app.xml":
+                data = data.replace(b"fidelity-harness probe generator",
+                                    b"Microsoft Office Word").replace(b"<Pages>1<", b"<Pages>7<")
+            dst.writestr(item, data)
+    truth = read_truth(patched, "docx")
+    assert truth.expected_pages == 7 and "Word" in truth.expected_pages_source
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path):
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (600 * 1024 * 1024))
+    with pytest.raises(SourceError, match="zip bomb"):
+        read_truth(bomb, "docx")
+
+
+def test_external_entity_is_not_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    doc = tmp_path / "xxe.docx"
+    with zipfile.ZipFile(PROBES / "word-features.docx") as src, \
+            zipfile.ZipFile(doc, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:document", f'<!DOCTYPE w [<!ENTITY x SYSTEM '
+                                    f'"file://{secret}">]><w:document'.encode(), 1)
+                data = data.replace(b"Final paragraph", b"&x; Final paragraph")
+            dst.writestr(item, data)
+    try:
+        truth = read_truth(doc, "docx")
+    except SourceError:
+        return
+    assert "TOPSECRET" not in " ".join(truth.text_blocks)
+
+
+@needs_shared
+@pytest.mark.parametrize("path", sorted((SHARED / "_malformed").glob("*"))
+                         if SHARED.is_dir() else [], ids=lambda p: p.name)
+def test_malformed_files_read_or_fail_cleanly(path: Path):
+    try:
+        read_truth(path, path.suffix.lower().lstrip("."))
+    except SourceError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=4096), fmt=st.sampled_from(["docx", "xlsx", "pptx", "doc"]))
+def test_arbitrary_bytes_never_crash_a_reader(tmp_path_factory, data: bytes, fmt: str):
+    path = tmp_path_factory.mktemp("fuzz") / f"input.{fmt}"
+    path.write_bytes(data)
+    try:
+        read_truth(path, fmt)
+    except SourceError:
+        pass
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cut=st.floats(min_value=0.0, max_value=0.99), fmt=st.sampled_from(["docx", "xlsx",
+                                                                          "pptx"]))
+def test_truncated_probes_never_crash_a_reader(tmp_path_factory, cut: float, fmt: str):
+    source = next(p for p in PROBE_FILES if p.suffix == f".{fmt}")
+    data = source.read_bytes()
+    path = tmp_path_factory.mktemp("cut") / source.name
+    path.write_bytes(data[: int(len(data) * cut)])
+    try:
+        read_truth(path, fmt)
+    except SourceError:
+        pass
