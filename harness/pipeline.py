@@ -96,7 +96,8 @@ def run_job(job: Job) -> JobResult:
     except Exception as exc:  # a bug in the harness must cost one document, not the sweep
         return JobResult(job.document.corpus, job.document.relpath, job.document.format,
                          job.suite, None, job.task, Status.FAILED.value, None,
-                         f"internal error in the harness: {type(exc).__name__}: {exc}",
+                         f"internal error in the harness: {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}",
                          traceback.format_exc(limit=8), 0.0, time.monotonic() - start,
                          details={"harness_error": True})
 
@@ -129,7 +130,8 @@ def _read_truth(doc: Document) -> tuple[SourceTruth | None, str | None]:
         return None, str(exc)
 
 
-def _measure(job: Job, renderer: renderers.Renderer, version: str | None, outcome: RenderOutcome, start: float) -> JobResult:
+def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
+             outcome: RenderOutcome, start: float) -> JobResult:
     doc = job.document
     rasteriser = get_rasteriser()
     folder = job.artifacts_dir / doc.key
@@ -165,7 +167,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None, outcom
     text_recall = None
     if truth is not None:
         text = compare_text(truth.text_blocks, rendered_text, truth.numeric_tokens_unreliable)
-        if text.source_tokens:
+        if text.source_tokens and truth.text_trusted:
             text_recall = text.recall
         scores.update(text_recall=text_recall, text_similarity=text.order_similarity,
                       source_words=text.source_tokens, rendered_words=text.rendered_tokens)
@@ -191,6 +193,8 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None, outcom
                     expected_pages=expected_pages, rendered_pages=rendered_pages)
     details["signals"] = grading.signals
     message = grading.reason
+    if truth is not None and not truth.text_trusted:
+        message += f"; text recall not graded ({truth.reader} is lossy)"
     if truth_error:
         message += f"; source truth unavailable ({truth_error})"
     return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,

@@ -87,10 +87,10 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     scratch = Path(tempfile.mkdtemp(prefix="fidelity-"))
     immediate: list[JobResult] = []
     jobs: list[Job] = []
+    suite_renderers = {name: renderers.get(name) for name in suites}
     for doc in documents:
-        for name in suites:
+        for name, renderer in suite_renderers.items():
             a = availability[name]
-            renderer = renderers.get(name)
             if not a.available:
                 outcome = RenderOutcome(Status.UNAVAILABLE, a.reason or "unavailable", 0.0)
             elif doc.format not in renderer.formats:

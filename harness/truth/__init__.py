@@ -24,6 +24,9 @@ class SourceTruth:
     facts: dict[str, int | str | bool] = field(default_factory=dict)
     # Text blocks that are numbers formatted by the file (spreadsheets) are compared loosely.
     numeric_tokens_unreliable: bool = False
+    # False when the reader itself is known to miss or garble text: its recall is shown for
+    # information and never grades a suite.
+    text_trusted: bool = True
 
 
 Reader = Callable[[Path], SourceTruth]

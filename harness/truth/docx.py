@@ -7,13 +7,21 @@ from pathlib import Path
 
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import PartFactory
 from docx.oxml.ns import qn
+from docx.package import Package
+from docx.parts.document import DocumentPart
 from lxml import etree
 
 from harness.truth import SourceTruth
 from harness.truth.container import SAFE_XML, check_zip, microsoft_page_count
 
 FORMATS = ("docx", "docm", "dotx", "dotm")
+# python-docx opens only plain .docx; macro-enabled documents and templates share its parts.
+for _content_type in ("application/vnd.ms-word.document.macroEnabled.main+xml",
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+                      "application/vnd.ms-word.template.macroEnabledTemplate.main+xml"):
+    PartFactory.part_type_for.setdefault(_content_type, DocumentPart)
 _P, _T = qn("w:p"), qn("w:t")
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _PICTURE = "{http://schemas.openxmlformats.org/drawingml/2006/picture}pic"
@@ -69,7 +77,7 @@ def _headers_footers(document: docx.document.Document) -> list[str]:
 
 def read(path: Path) -> SourceTruth:
     check_zip(path)
-    document = docx.Document(str(path))
+    document = Package.open(str(path)).main_document_part.document
     body = document.element.body
     blocks = paragraph_texts(body) + _headers_footers(document)
     footnotes = _notes(document, RT.FOOTNOTES, "w:footnote")

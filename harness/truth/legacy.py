@@ -1,6 +1,11 @@
-"""Legacy binary .doc/.xls/.ppt through catdoc's readers, an implementation independent of
-every suite under test. Spreadsheet fields without a letter (numbers, dates) are dropped:
-they print through number formats and are compared cell by cell elsewhere."""
+"""Legacy binary .doc/.xls/.ppt.
+
+Two sources, trusted differently. The OLE summary streams hold counts that Microsoft's own
+applications computed (Word's pages, PowerPoint's slides and hidden slides): trusted when a
+Microsoft application wrote them. The text comes from catdoc's readers, independent of every
+suite under test but lossy (field codes kept, legacy code pages mis-decoded, slides missed by
+catppt): it is measured and shown, never graded on. Spreadsheet fields without a letter are
+dropped: they print through number formats."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import csv
 import io
 import shutil
 import subprocess
+
+import olefile
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +37,28 @@ def _catdoc_version() -> str:
         return "unknown"
 
 
+def microsoft_counts(path: Path) -> tuple[int | None, str | None, dict[str, int | str]]:
+    """Pages a Microsoft application said the file has, and the counts it recorded."""
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            meta = ole.get_metadata()
+    except Exception:  # olefile raises many types on damaged containers
+        return None, None, {}
+    app = (meta.creating_application or b"").decode("latin-1", "replace").strip("\0 ")
+    facts: dict[str, int | str] = {"application": app} if app else {}
+    facts.update({k: v for k in ("num_pages", "slides", "hidden_slides")
+                  if isinstance(v := getattr(meta, k, None), int)})
+    if "Microsoft" not in app:
+        return None, None, facts
+    if "Word" in app and facts.get("num_pages", 0) > 0:
+        return int(facts["num_pages"]), f"{app}'s page count (SummaryInformation)", facts
+    if "PowerPoint" in app and facts.get("slides", 0) > 0:
+        shown = int(facts["slides"]) - int(facts.get("hidden_slides", 0))
+        if shown > 0:
+            return shown, f"{app}'s count of visible slides (DocumentSummaryInformation)", facts
+    return None, None, facts
+
+
 def read(path: Path) -> SourceTruth:
     fmt = path.suffix.lower().lstrip(".")
     tool = _TOOLS[fmt]
@@ -50,9 +79,13 @@ def read(path: Path) -> SourceTruth:
         blocks = [f for f in fields if any(c.isalpha() for c in f)]
     else:
         blocks = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    pages, pages_source, counts = microsoft_counts(path)
     return SourceTruth(
-        reader=f"{tool} (catdoc {_catdoc_version()})",
+        reader=f"{tool} (catdoc {_catdoc_version()}) and olefile",
         text_blocks=tuple(blocks),
+        expected_pages=pages,
+        expected_pages_source=pages_source,
         numeric_tokens_unreliable=tool == "xls2csv",
-        facts={"legacy_binary": True},
+        text_trusted=False,
+        facts={"legacy_binary": True, **counts},
     )

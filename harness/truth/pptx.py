@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-import pptx
+from pptx.package import Package
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from harness.truth import SourceTruth
@@ -33,7 +33,8 @@ def _shape_texts(shapes, counts: dict[str, int]) -> list[str]:
 
 def read(path: Path) -> SourceTruth:
     check_zip(path)
-    deck = pptx.Presentation(str(path))
+    # pptx.Presentation() refuses templates and shows by content type; their parts are the same.
+    deck = Package.open(str(path)).main_document_part.presentation
     counts = {"images": 0, "tables": 0}
     blocks: list[str] = []
     slides = hidden = 0

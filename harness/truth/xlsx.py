@@ -27,20 +27,21 @@ def read(path: Path) -> SourceTruth:
         for ws in visible:
             hidden_rows = {r for r, dim in ws.row_dimensions.items() if dim.hidden}
             hidden_cols = {c for c, dim in ws.column_dimensions.items() if dim.hidden}
-            for row in ws.iter_rows():
-                for cell in row:
-                    if cell.value is None or cells >= MAX_CELLS:
-                        continue
-                    if cell.row in hidden_rows or cell.column_letter in hidden_cols:
-                        continue
-                    cells += 1
-                    # Numbers print through their number format (1234 -> "1,234.00 €"),
-                    # so only text is compared word for word here.
-                    if isinstance(cell.value, str):
-                        if cell.value.strip():
-                            blocks.append(cell.value.strip())
-                    else:
-                        numbers += 1
+            # Only the cells the file stores: iter_rows() would build every coordinate of
+            # the declared dimension, gigabytes for a sheet that claims XFD1048576.
+            for (row, _), cell in sorted(ws._cells.items()):
+                if cell.value is None or cells >= MAX_CELLS:
+                    continue
+                if row in hidden_rows or cell.column_letter in hidden_cols:
+                    continue
+                cells += 1
+                # Numbers print through their number format (1234 -> "1,234.00 €"),
+                # so only text is compared word for word here.
+                if isinstance(cell.value, str):
+                    if cell.value.strip():
+                        blocks.append(cell.value.strip())
+                else:
+                    numbers += 1
         return SourceTruth(
             reader=f"openpyxl {version('openpyxl')}",
             text_blocks=tuple(blocks),
