@@ -58,7 +58,7 @@ def grade(
     if expected_pages is not None:
         signals["pages"] = page_count_grade(expected_pages, rendered_pages)
     if not signals:
-        return Grading(None, {}, "not graded: no source truth, reference or page count to "
-                       "compare with")
+        return Grading(None, {}, "not graded: no reference PDF, trusted source text or "
+                       "expected page count to compare with")
     weakest = min(signals, key=signals.get)
     return Grading(min(signals.values()), signals, f"limited by {weakest}")

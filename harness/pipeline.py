@@ -61,13 +61,14 @@ class JobResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-_RENDERERS: dict[str, renderers.Renderer] = {}
+# One renderer per worker process and sweep: it owns the worker's private suite profile.
+_RENDERERS: dict[tuple[str, Path], renderers.Renderer] = {}
 
 
 def _renderer(name: str, scratch: Path) -> renderers.Renderer:
-    if name not in _RENDERERS:
-        _RENDERERS[name] = renderers.get(name, scratch)
-    return _RENDERERS[name]
+    if (name, scratch) not in _RENDERERS:
+        _RENDERERS[(name, scratch)] = renderers.get(name, scratch)
+    return _RENDERERS[(name, scratch)]
 
 
 def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) -> list[str]:
@@ -194,7 +195,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     details["signals"] = grading.signals
     message = grading.reason
     if truth is not None and not truth.text_trusted:
-        message += f"; text recall not graded ({truth.reader} is lossy)"
+        message += f"; text recall for information only ({truth.reader} is lossy)"
     if truth_error:
         message += f"; source truth unavailable ({truth_error})"
     return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,

@@ -107,3 +107,46 @@ def test_truncated_probes_never_crash_a_reader(tmp_path_factory, cut: float, fmt
         read_truth(path, fmt)
     except SourceError:
         pass
+
+
+def test_a_sheet_claiming_the_whole_grid_is_read_from_its_stored_cells(tmp_path):
+    """A 5 KB workbook with cells at A1 and XFD1048576 once drove a worker to 14 GB."""
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    path = tmp_path / "corners.xlsx"
+    book = openpyxl.Workbook()
+    book.active["A1"], book.active["XFD1048576"] = "first corner", "last corner"
+    book.save(path)
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30));"
+              "from pathlib import Path; from harness.truth import read_truth;"
+              f"t = read_truth(Path({str(path)!r}), 'xlsx'); print(len(t.text_blocks))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "2", out.stderr[-500:]
+
+
+def test_macro_enabled_and_template_variants_are_read(tmp_path):
+    import zipfile
+
+    source = PROBES / "word-features.docx"
+    target = tmp_path / "same.docm"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"wordprocessingml.document.main+xml",
+                                    b"wordprocessingml.template.main+xml")
+            dst.writestr(item, data)
+    assert read_truth(target, "docm").text_blocks == read_truth(source, "docx").text_blocks
+
+
+@needs_shared
+def test_legacy_counts_come_from_microsoft_and_text_is_not_trusted():
+    truth = read_truth(SHARED / "apache-poi" / "SampleShow.ppt", "ppt")
+    assert truth.expected_pages == 2 and "PowerPoint" in truth.expected_pages_source
+    assert truth.text_trusted is False
+    word = read_truth(SHARED / "apache-poi" / "Lists.doc", "doc")
+    assert word.expected_pages == 2 and "Word" in word.expected_pages_source

@@ -81,7 +81,7 @@ def read(path: Path) -> SourceTruth:
         blocks = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     pages, pages_source, counts = microsoft_counts(path)
     return SourceTruth(
-        reader=f"{tool} (catdoc {_catdoc_version()}) and olefile",
+        reader=f"{tool} from catdoc {_catdoc_version()}",
         text_blocks=tuple(blocks),
         expected_pages=pages,
         expected_pages_source=pages_source,
