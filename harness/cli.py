@@ -75,6 +75,7 @@ def _print_summary(db: Store, run_id: str) -> None:
     table.add_column("format")
     table.add_column("mean grade", justify="right")
     table.add_column("graded", justify="right")
+    table.add_column("ungraded", justify="right")
     table.add_column("not ok")
     groups: dict[tuple[str, str], list] = {}
     for r in results:
@@ -86,7 +87,9 @@ def _print_summary(db: Store, run_id: str) -> None:
             if r.status != "ok":
                 failures[r.status] = failures.get(r.status, 0) + 1
         table.add_row(suite_name, fmt, f"{sum(grades) / len(grades):.2f}" if grades else "-",
-                      str(len(grades)), ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
+                      str(len(grades)),
+                      str(sum(1 for r in rs if r.status == "ok" and r.grade is None)),
+                      ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
     Console(width=100).print(table)
 
 

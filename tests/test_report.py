@@ -75,6 +75,11 @@ def test_matrix_shows_grades_and_failures_apart(tmp_path):
     store, _, _ = _store_with_results(tmp_path)
     html = build_report(store, "r1", tmp_path / "reports").joinpath("index.html").read_text()
     assert 'class="g4"' in html and "crashed 1" in html and "n=1" in html
+    assert "ungraded 1" not in html
+    store.add_result("r1", JobResult("c", "plain.docx", "docx", "libreoffice", "7.4.7.2",
+                                     "show", "ok", None, "not graded: nothing to compare"))
+    html = build_report(store, "r1", tmp_path / "reports").joinpath("index.html").read_text()
+    assert "ungraded 1" in html
 
 
 def test_rebuilding_replaces_the_previous_report(tmp_path):

@@ -31,6 +31,11 @@ class Cell:
         return round(mean(self.graded), 2) if self.graded else None
 
     @property
+    def ungraded(self) -> int:
+        """Results that rendered but had nothing trustworthy to be graded against."""
+        return self.statuses["ok"] - len(self.graded)
+
+    @property
     def failures(self) -> dict[str, int]:
         return {s: n for s, n in self.statuses.items() if s != "ok"}
 
