@@ -99,10 +99,10 @@ def report(
         = None,
     out: Annotated[Path, typer.Option(help="Reports folder.")] = DEFAULT_OUT,
     store: Annotated[Optional[Path], typer.Option(
-        help="Result store. Default: reports/fidelity.sqlite.")] = None,
+        help="Result store. Default: OUT/fidelity.sqlite.")] = None,
 ) -> None:
     """Rebuild a report from the store; converts nothing."""
-    path = store if store is not None else DEFAULT_OUT / STORE_NAME
+    path = _store_path(out, store)
     if not path.is_file():
         raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
     with Store(path) as db:

@@ -13,7 +13,9 @@ import secrets
 import shutil
 import sys
 import tempfile
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,8 +106,7 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     try:
         with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:
             for result in immediate:
-                store.add_result(run.id, result)
-                progress.advance(result)
+                _record(store, run.id, progress, result)
             _execute(jobs, settings.jobs, store, run.id, progress)
         state = "complete"
     finally:
@@ -116,29 +117,54 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
 
 def _execute(jobs: list[Job], workers: int, store: Store, run_id: str,
              progress: SweepProgress) -> None:
-    if not jobs:
-        return
+    """Run jobs with at most `workers` in flight. When a worker process dies, the pool is
+    broken for every job in it: the jobs in flight are retried one by one in a fresh pool,
+    so only a document that really kills its worker ends as `crashed`."""
+    queue = deque(jobs)
+    while queue:
+        suspects = _run_pool(queue, max(1, workers), store, run_id, progress)
+        for job in suspects:
+            _run_isolated(job, store, run_id, progress)
+
+
+def _record(store: Store, run_id: str, progress: SweepProgress, result: JobResult) -> None:
+    store.add_result(run_id, result)
+    progress.advance(result)
+
+
+def _run_pool(queue: deque[Job], workers: int, store: Store, run_id: str,
+              progress: SweepProgress) -> list[Job]:
+    """Drain the queue; return the jobs in flight if the pool broke."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-        pending: dict[Future[JobResult], Job] = {pool.submit(run_job, job): job for job in jobs}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        in_flight: dict[Future[JobResult], Job] = {}
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            while queue or in_flight:
+                while queue and len(in_flight) < workers:
+                    job = queue.popleft()
+                    in_flight[pool.submit(run_job, job)] = job
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = pending.pop(future)
-                    result = _result_of(future, job)
-                    store.add_result(run_id, result)
-                    progress.advance(result)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        return list(in_flight.values())
+                    _record(store, run_id, progress, result)
+                    del in_flight[future]
         except BaseException:
-            for future in pending:
+            for future in in_flight:
                 future.cancel()
             raise
+    return []
 
 
-def _result_of(future: Future[JobResult], job: Job) -> JobResult:
-    try:
-        return future.result()
-    except Exception as exc:  # the worker process itself died (e.g. killed by the OOM killer)
-        outcome = RenderOutcome(Status.CRASHED, f"worker process died: {type(exc).__name__}: "
-                                f"{exc}", 0.0)
-        return result_without_rendering(job.document, job.suite, None, outcome)
+def _run_isolated(job: Job, store: Store, run_id: str, progress: SweepProgress) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            result = pool.submit(run_job, job).result()
+        except BrokenProcessPool as exc:
+            outcome = RenderOutcome(Status.CRASHED, "the worker process died while processing "
+                                    f"this document ({type(exc).__name__})", 0.0)
+            result = result_without_rendering(job.document, job.suite, None, outcome)
+    _record(store, run_id, progress, result)
