@@ -77,3 +77,27 @@ def test_truncated_docx_from_the_shared_corpus(libreoffice, tmp_path):
     outcome = libreoffice.show(SHARED / "_malformed" / "truncated62886.docx", tmp_path, 120)
     assert outcome.status is Status.FAILED
     assert "could not" in outcome.message
+
+
+def test_a_segfault_in_soffice_is_crashed_with_its_backtrace(libreoffice, tmp_path):
+    import threading
+
+    scratch = str(libreoffice.scratch_dir)
+
+    def segfault_soffice():
+        for _ in range(3000):
+            pids = subprocess.run(["pgrep", "-f", f"soffice.bin.*{scratch}"],
+                                  capture_output=True, text=True).stdout.split()
+            if pids:
+                subprocess.run(["kill", "-SEGV", *pids])
+                return
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=segfault_soffice)
+    killer.start()
+    outcome = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job", 120)
+    killer.join()
+    assert outcome.status is Status.CRASHED, outcome
+    assert outcome.stderr
+    again = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job2", 120)
+    assert again.status is Status.OK  # a fresh profile after the crash
