@@ -1,11 +1,12 @@
 """The `fidelity` command. Exit codes: 0 done, 2 usage error, 3 nothing to do, 4 result store
-error, 70 internal error, 130 interrupted. A suite failing on a document is a result, not an
+error, 70 internal error, 130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document is a result, not an
 exit code."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -143,7 +144,12 @@ def version() -> None:
     print(f"fidelity {__version__} (pipeline {PIPELINE_VERSION})")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a sweep like Ctrl-C: workers stopped, run kept
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except FidelityError as exc:

@@ -6,7 +6,6 @@ as it arrives.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import platform
 import secrets
@@ -14,7 +13,7 @@ import shutil
 import sys
 import tempfile
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,6 +28,7 @@ from harness.progress import SweepProgress
 from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
 from harness.store import Run, Store
+from harness.workers import stop_workers, worker_pool
 from renderers.base import Availability, RenderOutcome, Status
 
 
@@ -72,24 +72,47 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     if not usable:
         raise NothingToDo("none of the chosen suites is available here: "
                           + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
-    rasteriser = get_rasteriser()
-    run = Run(
+    run = _new_run(availability, documents, settings)
+    store.start_run(run, documents)
+    scratch = Path(tempfile.mkdtemp(prefix="fidelity-"))
+    immediate, jobs = _plan(documents, availability, settings,
+                            artifacts_root(store.path) / run.id, scratch)
+    state = "interrupted"
+    try:
+        with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:
+            for result in immediate:
+                _record(store, run.id, progress, result)
+            _execute(jobs, settings.jobs, store, run.id, progress)
+        state = "complete"
+    finally:
+        store.finish_run(run.id, now_iso(), state)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return store.run(run.id)
+
+
+def _new_run(availability: dict[str, Availability], documents: list[Document],
+             settings: SweepSettings) -> Run:
+    return Run(
         id=new_run_id(), started_at=now_iso(), finished_at=None, state="running",
         harness_version=__version__, pipeline_version=PIPELINE_VERSION,
         suites={n: {"version": a.version, "available": a.available, "reason": a.reason}
                 for n, a in availability.items()},
         settings={"jobs": settings.jobs, "timeout_seconds": settings.timeout_seconds,
-                  "rasteriser": rasteriser.settings(settings.dpi).__dict__,
+                  "rasteriser": get_rasteriser().settings(settings.dpi).__dict__,
                   "corpora": sorted({str(d.root) for d in documents}),
                   "machine": {"host": platform.node(), "system": platform.platform(),
                               "python": platform.python_version(), "cpus": os.cpu_count()}},
     )
-    store.start_run(run, documents)
-    artifacts = artifacts_root(store.path) / run.id
-    scratch = Path(tempfile.mkdtemp(prefix="fidelity-"))
+
+
+def _plan(documents: list[Document], availability: dict[str, Availability],
+          settings: SweepSettings, artifacts: Path, scratch: Path,
+          ) -> tuple[list[JobResult], list[Job]]:
+    """Jobs to run, and the results known without running anything (unavailable suite,
+    unsupported format)."""
     immediate: list[JobResult] = []
     jobs: list[Job] = []
-    suite_renderers = {name: renderers.get(name) for name in suites}
+    suite_renderers = {name: renderers.get(name) for name in availability}
     for doc in documents:
         for name, renderer in suite_renderers.items():
             a = availability[name]
@@ -102,17 +125,7 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
                                 settings.dpi))
                 continue
             immediate.append(result_without_rendering(doc, name, a.version, outcome))
-    state = "interrupted"
-    try:
-        with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:
-            for result in immediate:
-                _record(store, run.id, progress, result)
-            _execute(jobs, settings.jobs, store, run.id, progress)
-        state = "complete"
-    finally:
-        store.finish_run(run.id, now_iso(), state)
-        shutil.rmtree(scratch, ignore_errors=True)
-    return store.run(run.id)
+    return immediate, jobs
 
 
 def _execute(jobs: list[Job], workers: int, store: Store, run_id: str,
@@ -135,8 +148,7 @@ def _record(store: Store, run_id: str, progress: SweepProgress, result: JobResul
 def _run_pool(queue: deque[Job], workers: int, store: Store, run_id: str,
               progress: SweepProgress) -> list[Job]:
     """Drain the queue; return the jobs in flight if the pool broke."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         in_flight: dict[Future[JobResult], Job] = {}
         try:
             while queue or in_flight:
@@ -152,19 +164,20 @@ def _run_pool(queue: deque[Job], workers: int, store: Store, run_id: str,
                     _record(store, run_id, progress, result)
                     del in_flight[future]
         except BaseException:
-            for future in in_flight:
-                future.cancel()
+            stop_workers(pool)
             raise
     return []
 
 
 def _run_isolated(job: Job, store: Store, run_id: str, progress: SweepProgress) -> None:
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with worker_pool(1) as pool:
         try:
             result = pool.submit(run_job, job).result()
         except BrokenProcessPool as exc:
             outcome = RenderOutcome(Status.CRASHED, "the worker process died while processing "
                                     f"this document ({type(exc).__name__})", 0.0)
             result = result_without_rendering(job.document, job.suite, None, outcome)
+        except BaseException:
+            stop_workers(pool)
+            raise
     _record(store, run_id, progress, result)

@@ -15,6 +15,10 @@ from pathlib import Path
 
 STDERR_LIMIT_CHARS = 20_000
 
+# Process groups started by this process and still running: killed if this process is told
+# to stop, so a suite never outlives the worker that started it.
+_ACTIVE_GROUPS: set[int] = set()
+
 
 @dataclass(frozen=True)
 class ProcessResult:
@@ -30,6 +34,12 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def kill_active_groups() -> None:
+    for pgid in list(_ACTIVE_GROUPS):
+        _kill_group(pgid)
+    _ACTIVE_GROUPS.clear()
 
 
 def _clip(data: bytes) -> str:
@@ -57,6 +67,7 @@ def run_in_group(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    _ACTIVE_GROUPS.add(proc.pid)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout_seconds)
@@ -66,10 +77,12 @@ def run_in_group(
         out, err = proc.communicate()
     except BaseException:
         _kill_group(proc.pid)
+        _ACTIVE_GROUPS.discard(proc.pid)
         proc.wait()
         raise
     # Helpers may outlive a parent that exited normally; the group must not.
     _kill_group(proc.pid)
+    _ACTIVE_GROUPS.discard(proc.pid)
     return ProcessResult(
         returncode=None if timed_out else proc.returncode,
         stdout=_clip(out),

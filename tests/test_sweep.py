@@ -131,3 +131,15 @@ def test_no_soffice_left_running_after_the_sweep(swept):
     ps = subprocess.run(["pgrep", "-af", "fidelity-"], capture_output=True, text=True)
     assert "soffice" not in ps.stdout, ps.stdout
     assert not list(Path("/tmp").glob("fidelity-*/jobs/*")), "job folders were left behind"
+
+
+@needs_shared
+def test_legacy_text_is_measured_but_never_graded(tmp_path):
+    corpus = tmp_path / "legacy"
+    corpus.mkdir()
+    (corpus / "SampleShow.ppt").symlink_to(SHARED / "apache-poi" / "SampleShow.ppt")
+    result = _run("run", "--corpus", str(corpus), "--out", str(tmp_path / "r"), "--jobs", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    [r] = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["results"]
+    assert "text_recall" not in r["scores"] and "text_recall_lossy_reader" in r["scores"]
+    assert r["scores"]["pages_expected"] == 2 and r["grade"] == 5  # PowerPoint's slide count

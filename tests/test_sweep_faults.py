@@ -47,3 +47,42 @@ def test_a_killed_worker_is_replaced_and_no_result_is_lost(tmp_path):
         p.name for p in PROBES.iterdir() if not p.name.endswith(".json"))
     # The job that lost its worker was retried alone and rendered.
     assert all(r["status"] == "ok" for r in results), results
+
+
+def _start_sweep_and_wait_for_a_suite(out: Path) -> tuple[subprocess.Popen, list[int]]:
+    sweep = subprocess.Popen([sys.executable, "-m", "harness", "run", "--corpus", str(PROBES),
+                              "--out", str(out), "--jobs", "2"], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        workers = [p for p in _children(sweep.pid) if "spawn_main" in _cmdline(p)]
+        if any(_children(w) for w in workers):
+            return sweep, workers
+        time.sleep(0.02)
+    sweep.kill()
+    pytest.fail("never saw a worker running a suite")
+
+
+def _alive(pids: list[int]) -> list[int]:
+    return [p for p in pids if Path(f"/proc/{p}").exists()
+            and "State:\tZ" not in Path(f"/proc/{p}/status").read_text()]
+
+
+@pytest.mark.parametrize("signal_name", ["TERM", "KILL"])
+def test_a_stopped_coordinator_leaves_no_worker_and_no_suite(tmp_path, signal_name):
+    sweep, workers = _start_sweep_and_wait_for_a_suite(tmp_path / "reports")
+    suites = [s for w in workers for s in _children(w)]
+    subprocess.run(["kill", f"-{signal_name}", str(sweep.pid)])
+    sweep.communicate(timeout=60)
+    deadline = time.monotonic() + 15
+    while _alive(workers + suites) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(workers), "orphan worker processes"
+    scratch_suites = subprocess.run(["pgrep", "-f", "soffice.*fidelity-"], capture_output=True,
+                                    text=True).stdout.split()
+    assert not _alive([int(p) for p in scratch_suites]), "orphan suite processes"
+    if signal_name == "TERM":
+        assert sweep.returncode == 130
+        import sqlite3
+        db = sqlite3.connect(tmp_path / "reports" / "fidelity.sqlite")
+        assert db.execute("SELECT state FROM runs").fetchone()[0] == "interrupted"
