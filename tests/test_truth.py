@@ -31,19 +31,30 @@ def test_hidden_slide_text_is_not_expected_on_screen():
     assert "hidden" not in joined.lower()
 
 
-def test_word_page_count_only_trusted_from_microsoft(tmp_path):
-    source = PROBES / "word-features.docx"
-    assert read_truth(source, "docx").expected_pages is None  # our generator is not Word
-    patched = tmp_path / "claims-word.docx"
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(patched, "w") as dst:
+def _claiming_word(tmp_path, pages: int, characters: int) -> Path:
+    patched = tmp_path / f"claims-word-{pages}-{characters}.docx"
+    with zipfile.ZipFile(PROBES / "word-features.docx") as src, \
+            zipfile.ZipFile(patched, "w") as dst:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "docProps/app.xml":
-                data = data.replace(b"fidelity-harness probe generator",
-                                    b"Microsoft Office Word").replace(b"<Pages>1<", b"<Pages>7<")
+                data = (data.replace(b"fidelity-harness probe generator", b"Microsoft Office Word")
+                        .replace(b"<Pages>1<", f"<Pages>{pages}<".encode())
+                        .replace(b"<Characters>0<", f"<Characters>{characters}<".encode()))
             dst.writestr(item, data)
-    truth = read_truth(patched, "docx")
+    return patched
+
+
+def test_word_page_count_only_trusted_from_microsoft(tmp_path):
+    assert read_truth(PROBES / "word-features.docx", "docx").expected_pages is None
+    truth = read_truth(_claiming_word(tmp_path, 7, 20_000), "docx")
     assert truth.expected_pages == 7 and "Word" in truth.expected_pages_source
+
+
+def test_an_impossible_word_page_count_is_ignored(tmp_path):
+    truth = read_truth(_claiming_word(tmp_path, 1, 240_000), "docx")
+    assert truth.expected_pages is None
+    assert "stale" in truth.facts["word_page_count_ignored"]
 
 
 def test_zip_bomb_is_refused_before_inflating(tmp_path):

@@ -52,13 +52,35 @@ def app_properties(path: Path) -> dict[str, str]:
             for el in root if isinstance(el.tag, str)}
 
 
-def microsoft_page_count(path: Path) -> int | None:
-    """Word's own page count: trusted only when Word wrote the file."""
+# No legible page holds more: dense 8 pt text on A4 is about 7,000 characters, CJK far fewer.
+MAX_CHARACTERS_PER_PAGE = 10_000
+
+
+def microsoft_page_count(path: Path) -> tuple[int | None, str | None]:
+    """Word's own page count, or None and why it is not trusted.
+
+    Trusted only when the file says Word wrote it, and when it is physically plausible:
+    tools that generate .docx from Word's template keep its `Pages` of 1 under thousands of
+    characters (Word rewrites Pages, Words and Characters together on save)."""
     props = app_properties(path)
     if "Microsoft" not in props.get("Application", ""):
-        return None
+        return None, None
     try:
         pages = int(props.get("Pages", ""))
     except ValueError:
-        return None
-    return pages if pages > 0 else None
+        return None, None
+    if pages <= 0:
+        return None, None
+    try:
+        characters = int(props.get("Characters", "0"))
+    except ValueError:
+        characters = 0
+    why = implausible_page_count(pages, characters)
+    return (None, f"docProps/app.xml {why}") if why else (pages, None)
+
+
+def implausible_page_count(pages: int, characters: int) -> str | None:
+    if characters > pages * MAX_CHARACTERS_PER_PAGE:
+        return (f"says {pages} page(s) for {characters} characters: stale, not written by "
+                "Word's last save")
+    return None

@@ -82,7 +82,7 @@ def read(path: Path) -> SourceTruth:
     blocks = paragraph_texts(body) + _headers_footers(document)
     footnotes = _notes(document, RT.FOOTNOTES, "w:footnote")
     endnotes = _notes(document, RT.ENDNOTES, "w:endnote")
-    pages = microsoft_page_count(path)
+    pages, ignored = microsoft_page_count(path)
     return SourceTruth(
         reader=f"python-docx {version('python-docx')}",
         text_blocks=tuple(blocks + footnotes + endnotes),
@@ -95,5 +95,6 @@ def read(path: Path) -> SourceTruth:
             "footnotes": len(footnotes),
             "endnotes": len(endnotes),
             "sections": len(document.sections),
+            **({"word_page_count_ignored": ignored} if ignored else {}),
         },
     )

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness.errors import SourceError
+from harness.truth.container import implausible_page_count
 from harness.truth import SourceTruth
 from renderers.process import run_in_group
 
@@ -46,12 +47,17 @@ def microsoft_counts(path: Path) -> tuple[int | None, str | None, dict[str, int 
         return None, None, {}
     app = (meta.creating_application or b"").decode("latin-1", "replace").strip("\0 ")
     facts: dict[str, int | str] = {"application": app} if app else {}
-    facts.update({k: v for k in ("num_pages", "slides", "hidden_slides")
+    facts.update({k: v for k in ("num_pages", "num_chars", "slides", "hidden_slides")
                   if isinstance(v := getattr(meta, k, None), int)})
     if "Microsoft" not in app:
         return None, None, facts
-    if "Word" in app and facts.get("num_pages", 0) > 0:
-        return int(facts["num_pages"]), f"{app}'s page count (SummaryInformation)", facts
+    pages = int(facts.get("num_pages", 0))
+    if "Word" in app and pages > 0:
+        why = implausible_page_count(pages, int(facts.get("num_chars", 0)))
+        if why:
+            facts["word_page_count_ignored"] = f"SummaryInformation {why}"
+            return None, None, facts
+        return pages, f"{app}'s page count (SummaryInformation)", facts
     if "PowerPoint" in app and facts.get("slides", 0) > 0:
         shown = int(facts["slides"]) - int(facts.get("hidden_slides", 0))
         if shown > 0:
