@@ -55,6 +55,17 @@ def suite_status(names: list[str]) -> dict[str, Availability]:
     return {name: renderers.get(name).availability() for name in names}
 
 
+SCRATCH_PREFIX = "fidelity-"
+
+
+def _remove_orphaned_scratch() -> None:
+    """Scratch folders of sweeps that were killed outright (their owner pid is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        owner = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists() and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def artifacts_root(store_path: Path) -> Path:
     return store_path.parent / "artifacts"
 
@@ -74,7 +85,8 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
                           + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
     run = _new_run(availability, documents, settings)
     store.start_run(run, documents)
-    scratch = Path(tempfile.mkdtemp(prefix="fidelity-"))
+    _remove_orphaned_scratch()
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     immediate, jobs = _plan(documents, availability, settings,
                             artifacts_root(store.path) / run.id, scratch)
     state = "interrupted"

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,11 @@ def swept(tmp_path_factory):
     args = ["run", "--out", str(base / "reports"), "--jobs", "2", "--timeout", "120"]
     for corpus in corpora:
         args += ["--corpus", str(corpus)]
-    result = _run(*args)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return base, result
+    sweep = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = sweep.communicate(timeout=1200)
+    assert sweep.returncode == 0, stderr[-3000:]
+    return base, sweep.pid
 
 
 def _results(base: Path) -> list[dict]:
@@ -127,10 +130,11 @@ def test_report_rebuilds_from_the_store_without_converting(swept, tmp_path):
     assert rebuilt["results"] == _results(base)
 
 
-def test_no_soffice_left_running_after_the_sweep(swept):
-    ps = subprocess.run(["pgrep", "-af", "fidelity-"], capture_output=True, text=True)
-    assert "soffice" not in ps.stdout, ps.stdout
-    assert not list(Path("/tmp").glob("fidelity-*/jobs/*")), "job folders were left behind"
+def test_no_suite_and_no_scratch_left_after_the_sweep(swept):
+    _, pid = swept
+    ps = subprocess.run(["pgrep", "-af", f"fidelity-{pid}-"], capture_output=True, text=True)
+    assert ps.stdout.strip() == "", ps.stdout
+    assert not list(Path(tempfile.gettempdir()).glob(f"fidelity-{pid}-*"))
 
 
 @needs_shared

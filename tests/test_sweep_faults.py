@@ -81,6 +81,17 @@ def test_a_stopped_coordinator_leaves_no_worker_and_no_suite(tmp_path, signal_na
     scratch_suites = subprocess.run(["pgrep", "-f", "soffice.*fidelity-"], capture_output=True,
                                     text=True).stdout.split()
     assert not _alive([int(p) for p in scratch_suites]), "orphan suite processes"
+    if signal_name == "KILL":  # no chance to clean up: the next sweep does it
+        import tempfile
+        leftovers = list(Path(tempfile.gettempdir()).glob(f"fidelity-{sweep.pid}-*"))
+        assert leftovers
+        one = tmp_path / "one"
+        one.mkdir()
+        (one / "deck.pptx").symlink_to(PROBES / "deck-features.pptx")
+        subprocess.run([sys.executable, "-m", "harness", "run", "--corpus", str(one), "--out",
+                        str(tmp_path / "again"), "--jobs", "1"], cwd=REPO, check=True,
+                       capture_output=True, timeout=300)
+        assert not any(p.exists() for p in leftovers)
     if signal_name == "TERM":
         assert sweep.returncode == 130
         import sqlite3

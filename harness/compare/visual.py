@@ -19,8 +19,6 @@ class PagePair:
 @dataclass(frozen=True)
 class VisualComparison:
     pairs: tuple[PagePair, ...]
-    reference_pages: int
-    candidate_pages: int
 
     @property
     def score(self) -> float:
@@ -63,4 +61,4 @@ def compare_pages(reference: list[Image.Image], candidate: list[Image.Image]) ->
             pairs.append(PagePair(i + 1, None, 0.0))
         else:
             pairs.append(PagePair(None, i + 1, 0.0))
-    return VisualComparison(tuple(pairs), len(reference), len(candidate))
+    return VisualComparison(tuple(pairs))
