@@ -1,6 +1,6 @@
 """The `fidelity` command. Exit codes: 0 done, 2 usage error, 3 nothing to do, 4 result store
-error, 70 internal error, 130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document is a result, not an
-exit code."""
+error, 70 internal error, 130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document
+is a result, not an exit code."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from harness import PIPELINE_VERSION, __version__
 from harness.corpus import discover
 from harness.errors import FidelityError, UsageError
 from harness.report import build_report
+from harness.report.build import matrix
 from harness.store import Store
 from harness.sweep import SweepSettings, suite_status, sweep
 
@@ -70,27 +71,15 @@ def run(
 
 
 def _print_summary(db: Store, run_id: str) -> None:
-    results = list(db.results(run_id))
+    suites, formats, cells = matrix(list(db.results(run_id)))
     table = Table(title=f"run {run_id}: mean grade (graded documents) and failures")
-    table.add_column("suite")
-    table.add_column("format")
-    table.add_column("mean grade", justify="right")
-    table.add_column("graded", justify="right")
-    table.add_column("ungraded", justify="right")
-    table.add_column("not ok")
-    groups: dict[tuple[str, str], list] = {}
-    for r in results:
-        groups.setdefault((r.suite, r.format), []).append(r)
-    for (suite_name, fmt), rs in sorted(groups.items()):
-        grades = [r.grade for r in rs if r.grade is not None]
-        failures: dict[str, int] = {}
-        for r in rs:
-            if r.status != "ok":
-                failures[r.status] = failures.get(r.status, 0) + 1
-        table.add_row(suite_name, fmt, f"{sum(grades) / len(grades):.2f}" if grades else "-",
-                      str(len(grades)),
-                      str(sum(1 for r in rs if r.status == "ok" and r.grade is None)),
-                      ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
+    for column, justify in (("suite", "left"), ("format", "left"), ("mean grade", "right"),
+                            ("graded", "right"), ("ungraded", "right"), ("not ok", "left")):
+        table.add_column(column, justify=justify)
+    for (suite_name, fmt), cell in sorted(cells.items()):
+        table.add_row(suite_name, fmt, f"{cell.mean:.2f}" if cell.mean is not None else "-",
+                      str(len(cell.graded)), str(cell.ungraded),
+                      ", ".join(f"{k} {v}" for k, v in sorted(cell.failures.items())))
     Console(width=100).print(table)
 
 

@@ -151,7 +151,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         "pages": _save_pages(candidate, folder / job.suite, job.artifacts_dir),
         "pdf": kept_pdf.relative_to(job.artifacts_dir).as_posix(),
     }
-    rendered_pages = pdf_page_count(kept_pdf)[0]
+    rendered_pages = outcome.pages or pdf_page_count(kept_pdf)[0]
     scores: dict[str, float | int | None] = {"pages_rendered": rendered_pages}
 
     nothing_shown = not rendered_text.strip() and all(is_blank(p) for p in candidate)

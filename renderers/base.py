@@ -37,6 +37,7 @@ class RenderOutcome:
     message: str
     seconds: float
     output_path: Path | None = None
+    pages: int | None = None  # counted when the output was validated
     returncode: int | None = None
     stderr: str = ""
 

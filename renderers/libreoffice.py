@@ -138,7 +138,7 @@ class LibreOffice(Renderer):
                                  f"{': ' + problem if problem else ''}", result.seconds,
                                  output_path=pdfs[0], returncode=rc, stderr=log)
         return RenderOutcome(Status.OK, f"{pages} page(s)", result.seconds, output_path=pdfs[0],
-                             returncode=rc, stderr=log)
+                             pages=pages, returncode=rc, stderr=log)
 
 
 def _first_error_line(log: str) -> str | None:

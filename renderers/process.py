@@ -45,7 +45,8 @@ def kill_active_groups() -> None:
 def _clip(data: bytes) -> str:
     text = data.decode("utf-8", errors="replace")
     if len(text) > STDERR_LIMIT_CHARS:
-        return text[:STDERR_LIMIT_CHARS] + f"\n[... {len(text) - STDERR_LIMIT_CHARS} more characters]"
+        more = len(text) - STDERR_LIMIT_CHARS
+        return text[:STDERR_LIMIT_CHARS] + f"\n[... {more} more characters]"
     return text
 
 

@@ -56,7 +56,7 @@ def test_blank_detection():
 
 def test_cjk_is_tokenised_per_character_and_latin_per_word():
     assert tokens("견적서 (Quotation) 2026") == ["견", "적", "서", "quotation", "2026"]
-    assert tokens("ﬁne", ) == ["fine"]  # ligatures folded
+    assert tokens("ﬁne") == ["fine"]  # ligatures folded
     assert tokens("Total 12,345", drop_numbers=True) == ["total"]
 
 

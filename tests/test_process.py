@@ -1,6 +1,5 @@
 """The process runner kills whole process groups: no suite helper survives a timeout."""
 
-import os
 import subprocess
 import sys
 import time
@@ -43,4 +42,3 @@ def test_death_by_signal_is_negative():
     result = run_in_group([sys.executable, "-c", "import os,signal; "
                            "os.kill(os.getpid(), signal.SIGSEGV)"], timeout_seconds=30)
     assert result.returncode == -11
-    assert os.getpgrp() != 0  # the harness's own group was not touched

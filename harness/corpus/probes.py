@@ -47,7 +47,8 @@ def probe_image() -> bytes:
     return out.getvalue()
 
 
-def _normalise_zip(data: bytes, patches: dict[str, Callable[[bytes], bytes]] | None = None) -> bytes:
+def _normalise_zip(data: bytes,
+                   patches: dict[str, Callable[[bytes], bytes]] | None = None) -> bytes:
     """Rewrite a zip with fixed timestamps and core-property dates, applying patches."""
     patches = patches or {}
     source = zipfile.ZipFile(io.BytesIO(data))

@@ -58,7 +58,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _matrix(results: list[JobResult]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
+def matrix(results: list[JobResult]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     for r in results:
         cell = cells[(r.suite, r.format)]
@@ -93,7 +93,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path) -> Path:
             else:
                 missing_images += 1
 
-    suites, formats, cells = _matrix(results)
+    suites, formats, cells = matrix(results)
     env = _environment()
     common = {"run": run, "suites": suites, "failure_statuses": FAILURE_STATUSES}
     for doc in documents:

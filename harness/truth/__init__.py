@@ -7,6 +7,7 @@ malformed document is an answer ("could not read: ..."), never a crash of the sw
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Callable
 
@@ -32,6 +33,7 @@ class SourceTruth:
 Reader = Callable[[Path], SourceTruth]
 
 
+@cache
 def _readers() -> dict[str, Reader]:
     from harness.truth import docx, legacy, pptx, xlsx
 

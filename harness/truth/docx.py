@@ -18,8 +18,9 @@ from harness.truth.container import SAFE_XML, check_zip, microsoft_page_count
 
 FORMATS = ("docx", "docm", "dotx", "dotm")
 # python-docx opens only plain .docx; macro-enabled documents and templates share its parts.
+_OOXML = "application/vnd.openxmlformats-officedocument.wordprocessingml"
 for _content_type in ("application/vnd.ms-word.document.macroEnabled.main+xml",
-                      "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+                      f"{_OOXML}.template.main+xml",
                       "application/vnd.ms-word.template.macroEnabledTemplate.main+xml"):
     PartFactory.part_type_for.setdefault(_content_type, DocumentPart)
 _P, _T = qn("w:p"), qn("w:t")
