@@ -23,7 +23,9 @@ from harness.errors import FidelityError, UsageError
 from harness.report import build_report
 from harness.report.build import matrix
 from harness.store import Store
-from harness.sweep import SweepSettings, suite_status, sweep
+from harness.sweep import ALL_TASKS, SweepSettings, suite_status, sweep
+from renderers.base import Task
+from renderers.libreoffice import MODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure how faithfully office suites show Microsoft Office documents.")
@@ -54,15 +56,31 @@ def run(
         = 120.0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
         = None,
+    task: Annotated[Optional[list[str]], typer.Option(
+        help="Task to run: show (PDF), save (back to OOXML), save-odf; repeat for several. "
+             "Default: all three.")] = None,
+    libreoffice_mode: Annotated[str, typer.Option(
+        help="LibreOffice driven by a persistent UNO listener per worker (falls back to the "
+             "command line when it cannot start), or one command per document.")]
+        = "persistent",
 ) -> None:
     """Render every document with every chosen suite, compare, grade, store and report."""
     roots = corpus or [DEFAULT_CORPUS]
+    tasks = tuple(dict.fromkeys(task or ALL_TASKS))
+    unknown = [t for t in tasks if t not in ALL_TASKS]
+    if unknown:
+        raise UsageError(f"unknown task {', '.join(unknown)}; known: {', '.join(ALL_TASKS)}")
+    if libreoffice_mode not in MODES:
+        raise UsageError(f"unknown LibreOffice mode {libreoffice_mode}; known: "
+                         f"{', '.join(MODES)}")
+    os.environ["FIDELITY_LIBREOFFICE_MODE"] = libreoffice_mode  # read by the spawned workers
     documents = discover(roots, limit)
     suites = suite or [n for n, a in suite_status(renderers.names()).items() if a.available] \
         or renderers.names()
-    settings = SweepSettings(jobs=jobs, timeout_seconds=timeout)
+    settings = SweepSettings(jobs=jobs, timeout_seconds=timeout, tasks=tasks)
     print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
-          f"({', '.join(suites)}), {jobs} worker(s)", file=sys.stderr)
+          f"({', '.join(suites)}) x task(s) {', '.join(tasks)}, {jobs} worker(s)",
+          file=sys.stderr)
     with Store(_store_path(out, store)) as db:
         finished = sweep(documents, suites, db, settings)
         report = build_report(db, finished.id, out)
@@ -107,12 +125,19 @@ def suites(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")]
     if as_json:
         print(json.dumps({name: {"available": a.available, "version": a.version,
                                  "reason": a.reason, "executable": a.executable,
-                                 "formats": sorted(renderers.get(name).formats)}
+                                 "formats": sorted(renderers.get(name).formats),
+                                 "tasks": sorted(t.value for t in renderers.get(name).tasks),
+                                 "reference": renderers.get(name).is_reference}
                           for name, a in status.items()}, indent=2))
         return
     for name, a in status.items():
-        state = f"available, version {a.version}" if a.available else f"not available: {a.reason}"
-        print(f"{name}: {state}")
+        renderer = renderers.get(name)
+        if a.available:
+            state = f"available, version {a.version}"
+        else:
+            state = f"not available: {a.reason}"
+        tasks = ", ".join(t.value for t in Task if t in renderer.tasks)
+        print(f"{name}: {state} [{tasks}]")
 
 
 @corpus_app.command("probes")

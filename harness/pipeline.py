@@ -25,11 +25,11 @@ from harness.grade import grade
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
 from harness.rasterise import get as get_rasteriser
 from harness.truth import SourceTruth, read_truth
-from renderers.base import RenderOutcome, Status
-from renderers.pdfcheck import pdf_page_count
+from renderers.base import RenderOutcome, Status, Task, target_extension
+from renderers.output import pdf_page_count
 
 REPORT_PAGES = 40  # page images kept per document and suite for the report
-TASK_SHOW = "show"
+TASK_SHOW = Task.SHOW.value
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,11 @@ def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) ->
 
 def result_without_rendering(document: Document, suite: str, version: str | None,
                              outcome: RenderOutcome, task: str = TASK_SHOW) -> JobResult:
-    return JobResult(document.corpus, document.relpath, document.format, suite, version, task,
-                     outcome.status.value, None, outcome.message, outcome.stderr,
-                     outcome.seconds, outcome.seconds)
+    details = {"via": outcome.via} if outcome.via else {}
+    return JobResult(document.corpus, document.relpath, document.format, suite,
+                     outcome.suite_version or version, task, outcome.status.value, None,
+                     outcome.message, outcome.stderr, outcome.seconds, outcome.seconds,
+                     details=details)
 
 
 def run_job(job: Job) -> JobResult:
@@ -107,15 +109,24 @@ def _run(job: Job, start: float) -> JobResult:
     doc = job.document
     renderer = _renderer(job.suite, job.scratch_dir)
     version = renderer.availability().version
-    workdir = job.scratch_dir / "jobs" / f"{doc.key}-{job.suite}-{os.getpid()}"
+    workdir = job.scratch_dir / "jobs" / f"{doc.key}-{job.suite}-{job.task}-{os.getpid()}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
-        outcome = renderer.show(doc.path, workdir, job.timeout_seconds)
+        outcome = renderer.run(doc.path, Task(job.task), workdir, job.timeout_seconds)
         if outcome.status is not Status.OK or outcome.output_path is None:
             result = result_without_rendering(doc, job.suite, version, outcome, job.task)
             return _with_total(result, start)
-        return _measure(job, renderer, version, outcome, start)
+        version = outcome.suite_version or version
+        if job.task == TASK_SHOW:
+            result = _measure(job, renderer, version, outcome, start)
+        else:
+            result = _measure_saved(job, version, outcome, start)
+        if outcome.via:
+            result.details["via"] = outcome.via
+        if outcome.warnings:
+            result.details["suite_warnings"] = list(outcome.warnings)
+        return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -181,7 +192,9 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     visual_score = None
     expected_pages = truth.expected_pages if truth else None
     details["expected_pages_source"] = truth.expected_pages_source if truth else None
-    if doc.reference_pdf is not None:
+    if renderer.is_reference:
+        details["reference"] = "this suite is the reference: checked against the source only"
+    elif doc.reference_pdf is not None:
         reference = rasteriser.render(doc.reference_pdf, job.dpi, MAX_PAGES)
         details["reference_pages"] = _save_pages(reference, folder / "reference",
                                                  job.artifacts_dir)
@@ -208,3 +221,56 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
                      time.monotonic() - start, scores, details)
 
 
+
+
+def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
+                   start: float) -> JobResult:
+    """A saved-back file, re-read and checked against the source's truth: what a recipient
+    of the file still has."""
+    doc = job.document
+    extension = target_extension(Task(job.task), doc.format)
+    folder = job.artifacts_dir / doc.key
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / f"{job.suite}-{job.task}.{extension}"
+    shutil.copyfile(outcome.output_path, kept)
+    source, source_error = _read_truth(doc)
+    details: dict[str, Any] = {"saved": kept.relative_to(job.artifacts_dir).as_posix(),
+                               "truth_error": source_error,
+                               "truth_reader": source.reader if source else None}
+    scores: dict[str, float | int | None] = {}
+    try:
+        saved = read_truth(kept, extension)
+    except SourceError as exc:
+        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
+                         Status.FAILED.value, None, f"the saved .{extension} does not read "
+                         f"back: {exc}", outcome.stderr, outcome.seconds,
+                         time.monotonic() - start, scores, details)
+    details["saved_facts"] = saved.facts
+    if source is None:
+        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
+                         Status.OK.value, None, f"not graded: source truth unavailable "
+                         f"({source_error})", outcome.stderr, outcome.seconds,
+                         time.monotonic() - start, scores, details)
+    details["truth_facts"] = source.facts
+    details["facts_changed"] = {
+        key: [value, saved.facts[key]] for key, value in source.facts.items()
+        if key in saved.facts and isinstance(value, int) and saved.facts[key] != value}
+    text = compare_text(source.text_blocks, "\n".join(saved.text_blocks),
+                        source.numeric_tokens_unreliable or saved.numeric_tokens_unreliable)
+    measured = text.recall if text.source_tokens else None
+    text_recall = measured if source.text_trusted else None
+    scores["text_recall" if source.text_trusted else "text_recall_lossy_reader"] = measured
+    scores.update(text_similarity=text.order_similarity, source_words=text.source_tokens,
+                  rendered_words=text.rendered_tokens)
+    details["missing_words"] = list(text.missing_sample)
+    # Slides are the one count a save must keep exactly (hidden ones included).
+    expected = source.facts.get("slides") if "slides" in saved.facts else None
+    if expected is not None:
+        scores.update(slides_source=expected, slides_saved=saved.facts["slides"])
+    grading = grade(text_recall=text_recall, visual_score=None,
+                    expected_pages=int(expected) if expected is not None else None,
+                    rendered_pages=int(saved.facts.get("slides", 0)))
+    details["signals"] = grading.signals
+    return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
+                     Status.OK.value, grading.grade, grading.reason, outcome.stderr,
+                     outcome.seconds, time.monotonic() - start, scores, details)

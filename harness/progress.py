@@ -42,6 +42,7 @@ class SweepProgress:
             self._bar.update(self._task, advance=1, failures=summary)
             return
         grade = f"grade {result.grade}" if result.grade is not None else result.status
-        print(f"[{self.done}/{self.total}] {result.suite} {result.corpus}/{result.document}: "
+        print(f"[{self.done}/{self.total}] {result.suite} {result.task} "
+              f"{result.corpus}/{result.document}: "
               f"{grade} ({result.total_seconds:.1f} s) {result.message}",
               file=sys.stderr, flush=True)

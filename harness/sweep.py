@@ -29,7 +29,10 @@ from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
 from harness.store import Run, Store
 from harness.workers import stop_workers, worker_pool
-from renderers.base import Availability, RenderOutcome, Status
+from renderers.base import Availability, RenderOutcome, Status, Task
+from renderers.process import SWEEP_VARIABLE, kill_tagged
+
+ALL_TASKS = tuple(t.value for t in Task)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class SweepSettings:
     jobs: int
     timeout_seconds: float
     dpi: int = DEFAULT_DPI
+    tasks: tuple[str, ...] = ALL_TASKS
 
 
 def now_iso() -> str:
@@ -90,6 +94,8 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     immediate, jobs = _plan(documents, availability, settings,
                             artifacts_root(store.path) / run.id, scratch)
     state = "interrupted"
+    previous_tag = os.environ.get(SWEEP_VARIABLE)
+    os.environ[SWEEP_VARIABLE] = run.id  # inherited by workers and every suite below them
     try:
         with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:
             for result in immediate:
@@ -97,6 +103,11 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
             _execute(jobs, settings.jobs, store, run.id, progress)
         state = "complete"
     finally:
+        kill_tagged(run.id, SWEEP_VARIABLE)  # whatever a dead worker left running
+        if previous_tag is None:
+            os.environ.pop(SWEEP_VARIABLE, None)
+        else:
+            os.environ[SWEEP_VARIABLE] = previous_tag
         store.finish_run(run.id, now_iso(), state)
         shutil.rmtree(scratch, ignore_errors=True)
     return store.run(run.id)
@@ -110,6 +121,7 @@ def _new_run(availability: dict[str, Availability], documents: list[Document],
         suites={n: {"version": a.version, "available": a.available, "reason": a.reason}
                 for n, a in availability.items()},
         settings={"jobs": settings.jobs, "timeout_seconds": settings.timeout_seconds,
+                  "tasks": list(settings.tasks),
                   "rasteriser": get_rasteriser().settings(settings.dpi).__dict__,
                   "corpora": sorted({str(d.root) for d in documents}),
                   "machine": {"host": platform.node(), "system": platform.platform(),
@@ -121,22 +133,26 @@ def _plan(documents: list[Document], availability: dict[str, Availability],
           settings: SweepSettings, artifacts: Path, scratch: Path,
           ) -> tuple[list[JobResult], list[Job]]:
     """Jobs to run, and the results known without running anything (unavailable suite,
-    unsupported format)."""
+    unsupported format). A task a suite does not perform at all (the Microsoft reference
+    does not save) is not planned; `fidelity suites` lists each suite's tasks."""
     immediate: list[JobResult] = []
     jobs: list[Job] = []
     suite_renderers = {name: renderers.get(name) for name in availability}
     for doc in documents:
         for name, renderer in suite_renderers.items():
             a = availability[name]
-            if not a.available:
-                outcome = RenderOutcome(Status.UNAVAILABLE, a.reason or "unavailable", 0.0)
-            elif doc.format not in renderer.formats:
-                outcome = renderer.unsupported(doc.path)
-            else:
-                jobs.append(Job(doc, name, artifacts, scratch, settings.timeout_seconds,
-                                settings.dpi))
-                continue
-            immediate.append(result_without_rendering(doc, name, a.version, outcome))
+            for task in settings.tasks:
+                if Task(task) not in renderer.tasks:
+                    continue
+                if not a.available:
+                    outcome = RenderOutcome(Status.UNAVAILABLE, a.reason or "unavailable", 0.0)
+                else:
+                    outcome = renderer.refusal(doc.path, Task(task))
+                    if outcome is None:
+                        jobs.append(Job(doc, name, artifacts, scratch,
+                                        settings.timeout_seconds, settings.dpi, task))
+                        continue
+                immediate.append(result_without_rendering(doc, name, a.version, outcome, task))
     return immediate, jobs
 
 
@@ -148,6 +164,8 @@ def _execute(jobs: list[Job], workers: int, store: Store, run_id: str,
     queue = deque(jobs)
     while queue:
         suspects = _run_pool(queue, max(1, workers), store, run_id, progress)
+        if suspects:  # the broken pool's workers are gone; their suites must go too
+            kill_tagged(run_id, SWEEP_VARIABLE)
         for job in suspects:
             _run_isolated(job, store, run_id, progress)
 
@@ -188,7 +206,7 @@ def _run_isolated(job: Job, store: Store, run_id: str, progress: SweepProgress) 
         except BrokenProcessPool as exc:
             outcome = RenderOutcome(Status.CRASHED, "the worker process died while processing "
                                     f"this document ({type(exc).__name__})", 0.0)
-            result = result_without_rendering(job.document, job.suite, None, outcome)
+            result = result_without_rendering(job.document, job.suite, None, outcome, job.task)
         except BaseException:
             stop_workers(pool)
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -27,6 +28,8 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def _initialise_worker(parent_pid: int) -> None:
+    # A worker leaving normally takes its persistent suites (UNO listeners) with it.
+    multiprocessing.util.Finalize(None, kill_active_groups, exitpriority=100)
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     if sys.platform.startswith("linux"):

@@ -6,10 +6,10 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-from renderers.base import Availability, Renderer, RenderOutcome, Status
+from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 
 _REGISTRY: dict[str, type[Renderer]] = {}
-_INFRASTRUCTURE = {"base", "process", "pdfcheck"}
+_INFRASTRUCTURE = {"base", "command", "process", "output", "uno_listener"}
 
 
 def register(cls: type[Renderer]) -> type[Renderer]:
@@ -36,4 +36,4 @@ def get(name: str, scratch_dir: Path | None = None) -> Renderer:
     return _REGISTRY[name](scratch_dir=scratch_dir)
 
 
-__all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "get", "names", "register"]
+__all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "Task", "get", "names", "register"]

@@ -21,6 +21,49 @@ class Status(str, enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
+class Task(str, enum.Enum):
+    """What a suite is asked to do with a document.
+
+    ``show`` is what a user sees on opening it (a PDF); ``save`` is what a recipient gets
+    back when the user saves it in Microsoft's format (legacy binaries become OOXML);
+    ``save-odf`` is the same saved as OpenDocument.
+    """
+
+    SHOW = "show"
+    SAVE = "save"
+    SAVE_ODF = "save-odf"
+
+
+# Document families: every input extension belongs to one, and a family fixes what a save
+# produces.
+FAMILIES = {
+    "word": {"doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt"},
+    "cell": {"xls", "xlsx", "xlsm", "xlt", "xltx", "xltm", "ods", "csv"},
+    "slide": {"ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx", "odp"},
+}
+_TARGETS = {
+    Task.SAVE: {"word": "docx", "cell": "xlsx", "slide": "pptx"},
+    Task.SAVE_ODF: {"word": "odt", "cell": "ods", "slide": "odp"},
+}
+
+
+def family(extension: str) -> str | None:
+    """``word``, ``cell`` or ``slide`` for an input extension, None for anything else."""
+    extension = extension.lower().lstrip(".")
+    for name, members in FAMILIES.items():
+        if extension in members:
+            return name
+    return None
+
+
+def target_extension(task: Task, source_extension: str) -> str | None:
+    """The extension a task writes for a source, or None when the task has no target."""
+    if task is Task.SHOW:
+        return "pdf"
+    kind = family(source_extension)
+    return _TARGETS[task][kind] if kind else None
+
+
 @dataclass(frozen=True)
 class Availability:
     available: bool
@@ -37,21 +80,29 @@ class RenderOutcome:
     message: str
     seconds: float
     output_path: Path | None = None
-    pages: int | None = None  # counted when the output was validated
+    pages: int | None = None  # counted when a PDF output was validated
     returncode: int | None = None
     stderr: str = ""
+    via: str = ""  # how the suite was driven (command line, UNO listener, HTTP API...)
+    suite_version: str | None = None  # when it differs per document (reference PDFs)
+    warnings: tuple[str, ...] = ()  # output kept but something was lost on the way
 
 
 class Renderer:
-    """A suite behind the harness. Subclasses set ``name`` and ``formats`` and register.
+    """A suite behind the harness. Subclasses set ``name``, ``formats`` and ``tasks``,
+    implement ``availability`` and ``convert``, and call ``renderers.register``.
 
-    ``show`` turns a document into the PDF a user would see on opening it. It never raises for
-    a problem of the document or the suite: those are outcomes.
+    ``convert`` never raises for a problem of the document or the suite: those are outcomes.
+    Every call runs in its own process group, writes into its own ``workdir`` and is killed
+    with its whole tree after ``timeout_seconds``.
     """
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     formats: ClassVar[frozenset[str]] = frozenset()
+    tasks: ClassVar[frozenset[Task]] = frozenset({Task.SHOW, Task.SAVE, Task.SAVE_ODF})
+    # True for a renderer whose PDFs are the reference other suites are compared with.
+    is_reference: ClassVar[bool] = False
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         self.scratch_dir = Path(scratch_dir) if scratch_dir else Path(tempfile.gettempdir())
@@ -59,8 +110,40 @@ class Renderer:
     def availability(self) -> Availability:
         raise NotImplementedError
 
-    def show(self, document: Path, workdir: Path, timeout_seconds: float) -> RenderOutcome:
+    def convert(self, document: Path, task: Task, workdir: Path,
+                timeout_seconds: float) -> RenderOutcome:
         raise NotImplementedError
+
+    def show(self, document: Path, workdir: Path, timeout_seconds: float) -> RenderOutcome:
+        return self.run(document, Task.SHOW, workdir, timeout_seconds)
+
+    def save_back(self, document: Path, workdir: Path, timeout_seconds: float,
+                  odf: bool = False) -> RenderOutcome:
+        task = Task.SAVE_ODF if odf else Task.SAVE
+        return self.run(document, task, workdir, timeout_seconds)
+
+    def run(self, document: Path, task: Task, workdir: Path,
+            timeout_seconds: float) -> RenderOutcome:
+        """``convert`` behind the checks every suite shares: format, task, availability."""
+        refusal = self.refusal(document, task)
+        if refusal is not None:
+            return refusal
+        available = self.availability()
+        if not available.available:
+            return RenderOutcome(Status.UNAVAILABLE, available.reason or "unavailable", 0.0)
+        workdir.mkdir(parents=True, exist_ok=True)
+        return self.convert(document, Task(task), workdir, timeout_seconds)
+
+    def refusal(self, document: Path, task: Task) -> RenderOutcome | None:
+        """An ``unsupported`` outcome when this suite cannot take the document or task."""
+        suffix = document.suffix.lower().lstrip(".")
+        if suffix not in self.formats:
+            return self.unsupported(document)
+        if Task(task) not in self.tasks or target_extension(Task(task), suffix) is None:
+            return RenderOutcome(Status.UNSUPPORTED,
+                                 f"{self.label or self.name} cannot {Task(task).value} "
+                                 f".{suffix} files", 0.0)
+        return None
 
     def unsupported(self, document: Path) -> RenderOutcome:
         suffix = document.suffix.lower().lstrip(".") or "(none)"

@@ -1,12 +1,16 @@
-"""LibreOffice through its one-shot headless command line.
+"""LibreOffice, persistent over UNO by default, through its one-shot command line otherwise.
 
 Each worker process gets a private profile (two soffice instances sharing a profile block
 each other), with macros disabled before the first start. Each job gets a private output
 folder, so two documents with the same stem never overwrite each other.
+
+``FIDELITY_LIBREOFFICE_MODE`` chooses ``persistent`` (the default: one listener per worker,
+falling back to the command line when it cannot start) or ``oneshot``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,9 +19,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from renderers import register
-from renderers.base import Availability, Renderer, RenderOutcome, Status
-from renderers.pdfcheck import pdf_page_count
+from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, family
+from renderers.output import classify, finish
 from renderers.process import run_in_group
+from renderers.uno_listener import UnoListener, UnoUnavailable
 
 _CANDIDATES = ("soffice", "libreoffice", "/usr/lib/libreoffice/program/soffice",
                "/opt/libreoffice/program/soffice")
@@ -63,6 +68,41 @@ def _version(executable: str) -> str | None:
     return words[1] if len(words) >= 2 and words[0].startswith("LibreOffice") else None
 
 
+MODES = ("persistent", "oneshot")
+RESTART_AFTER_DOCUMENTS = 200
+
+# PDF like Microsoft's: no notes pages, hidden slides left out.
+_PDF_DATA = {"ExportNotesPages": False, "ExportHiddenSlides": False}
+_FILTERS: dict[Task, dict[str, tuple[str, dict]]] = {
+    Task.SHOW: {"word": ("writer_pdf_Export", _PDF_DATA), "cell": ("calc_pdf_Export", _PDF_DATA),
+                "slide": ("impress_pdf_Export", _PDF_DATA),
+                "draw": ("draw_pdf_Export", _PDF_DATA)},
+    Task.SAVE: {"word": ("MS Word 2007 XML", {}), "cell": ("Calc MS Excel 2007 XML", {}),
+                "slide": ("Impress MS PowerPoint 2007 XML", {})},
+    Task.SAVE_ODF: {"word": ("writer8", {}), "cell": ("calc8", {}), "slide": ("impress8", {})},
+}
+_EXTENSIONS = {
+    Task.SHOW: dict.fromkeys(("word", "cell", "slide", "draw"), "pdf"),
+    Task.SAVE: {"word": "docx", "cell": "xlsx", "slide": "pptx"},
+    Task.SAVE_ODF: {"word": "odt", "cell": "ods", "slide": "odp"},
+}
+
+
+def mode() -> str:
+    chosen = os.environ.get("FIDELITY_LIBREOFFICE_MODE", "persistent").strip().lower()
+    return chosen if chosen in MODES else "persistent"
+
+
+def _convert_to(task: Task, kind: str) -> str:
+    """The --convert-to argument: extension, filter and, for PDF, its options as JSON."""
+    name, data = _FILTERS[task][kind]
+    extension = _EXTENSIONS[task][kind]
+    if not data:
+        return f"{extension}:{name}"
+    options = {k: {"type": "boolean", "value": str(v).lower()} for k, v in data.items()}
+    return f"{extension}:{name}:{json.dumps(options, separators=(',', ':'))}"
+
+
 @register
 class LibreOffice(Renderer):
     name = "libreoffice"
@@ -72,6 +112,8 @@ class LibreOffice(Renderer):
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)
         self._profile: Path | None = None
+        self._listener: UnoListener | None = None
+        self._listener_problem: str | None = None
 
     def availability(self) -> Availability:
         exe = find_soffice()
@@ -95,54 +137,70 @@ class LibreOffice(Renderer):
 
     def _discard_profile(self) -> None:
         # A killed instance can leave a profile half-written; the next job starts clean.
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
 
-    def show(self, document: Path, workdir: Path, timeout_seconds: float) -> RenderOutcome:
-        if document.suffix.lower().lstrip(".") not in self.formats:
-            return self.unsupported(document)
-        available = self.availability()
-        if not available.available:
-            return RenderOutcome(Status.UNAVAILABLE, available.reason or "unavailable", 0.0)
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=str(self._profile_dir()))
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+    def convert(self, document: Path, task: Task, workdir: Path,
+                timeout_seconds: float) -> RenderOutcome:
+        kind = family(document.suffix) or "word"
         outdir = workdir / "out"
         outdir.mkdir(parents=True, exist_ok=True)
-        profile_url = "file://" + quote(str(self._profile_dir().resolve()))
-        argv = [available.executable, f"-env:UserInstallation={profile_url}", "--headless",
-                "--invisible", "--nologo", "--norestore", "--nolockcheck", "--nodefault",
-                "--convert-to", "pdf", "--outdir", str(outdir), str(document.resolve())]
-        env = dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=str(self._profile_dir()))
-        result = run_in_group(argv, timeout_seconds=timeout_seconds, cwd=workdir, env=env)
-        log = "\n".join(part for part in (result.stderr.strip(), result.stdout.strip()) if part)
-        if result.timed_out:
-            self._discard_profile()
-            return RenderOutcome(Status.TIMED_OUT, f"no answer after {timeout_seconds:g} s; "
-                                 "process group killed", result.seconds, stderr=log)
-        rc = result.returncode
-        if rc is not None and (rc < 0 or rc >= 128):
-            self._discard_profile()
-            how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
-            return RenderOutcome(Status.CRASHED, f"LibreOffice crashed ({how})", result.seconds,
-                                 returncode=rc, stderr=log)
-        if rc != 0:
-            return RenderOutcome(Status.FAILED, f"LibreOffice exited with code {rc}",
-                                 result.seconds, returncode=rc, stderr=log)
-        pdfs = sorted(outdir.glob("*.pdf"))
-        if not pdfs:
-            reason = _first_error_line(log) or "no PDF was written"
-            return RenderOutcome(Status.FAILED, f"LibreOffice could not convert the document: "
-                                 f"{reason}", result.seconds, returncode=rc, stderr=log)
-        pages, problem = pdf_page_count(pdfs[0])
-        if not pages:
-            return RenderOutcome(Status.EMPTY, f"LibreOffice wrote a PDF with no usable page"
-                                 f"{': ' + problem if problem else ''}", result.seconds,
-                                 output_path=pdfs[0], returncode=rc, stderr=log)
-        return RenderOutcome(Status.OK, f"{pages} page(s)", result.seconds, output_path=pdfs[0],
-                             pages=pages, returncode=rc, stderr=log)
+        if mode() == "persistent" and self._listener_problem is None:
+            outcome = self._convert_persistent(document, task, kind, outdir, timeout_seconds)
+            if outcome is not None:
+                return outcome
+        return self._convert_oneshot(document, task, kind, outdir, timeout_seconds)
 
+    def _convert_persistent(self, document: Path, task: Task, kind: str, outdir: Path,
+                            timeout_seconds: float) -> RenderOutcome | None:
+        """Through the worker's listener; None when the listener cannot be started."""
+        if self._listener is None:
+            self._listener = UnoListener(self.availability().executable, self._profile_dir(),
+                                         self._env(), RESTART_AFTER_DOCUMENTS)
+        target = outdir / f"{document.stem}.{_EXTENSIONS[task][kind]}"
+        try:
+            result = self._listener.convert(document, target, _FILTERS[task], timeout_seconds)
+        except UnoUnavailable as exc:
+            # Remembered for this worker: every later job goes straight to the command line.
+            self._listener_problem = str(exc)
+            self._listener = None
+            return None
+        via = "UNO listener"
+        if result.status is Status.OK:
+            extension = _EXTENSIONS[task].get(result.kind or kind, target.suffix[1:])
+            target = target.with_suffix(f".{extension}")
+            return finish(self.label, target, extension, result.seconds, via=via)
+        if result.status in (Status.CRASHED, Status.TIMED_OUT):
+            self._discard_profile()
+        return RenderOutcome(result.status, result.message, result.seconds, via=via)
 
-def _first_error_line(log: str) -> str | None:
-    for line in log.splitlines():
-        if "error" in line.lower():
-            return line.strip()
-    return None
+    def _convert_oneshot(self, document: Path, task: Task, kind: str, outdir: Path,
+                         timeout_seconds: float) -> RenderOutcome:
+        argv = [self.availability().executable,
+                f"-env:UserInstallation=file://{quote(str(self._profile_dir().resolve()))}",
+                "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck",
+                "--nodefault", "--convert-to", _convert_to(task, kind), "--outdir", str(outdir),
+                str(document.resolve())]
+        result = run_in_group(argv, timeout_seconds=timeout_seconds, cwd=outdir.parent,
+                              env=self._env())
+        via = "command line"
+        if self._listener_problem:
+            via += f" (persistent mode unavailable: {self._listener_problem})"
+        extension = _EXTENSIONS[task][kind]
+        outcome = classify(self.label, result, outdir / f"{document.stem}.{extension}",
+                           extension, timeout_seconds=timeout_seconds, via=via)
+        if outcome.status in (Status.CRASHED, Status.TIMED_OUT):
+            self._discard_profile()
+        return outcome

@@ -1,23 +1,31 @@
 """Run a suite's command in its own process group under a hard timeout.
 
 Office suites fork helpers (oosplash -> soffice.bin); killing only the direct child would
-leave the real worker running, so the whole group is killed.
+leave the real worker running, so the whole group is killed. A helper that leaves the group
+(setsid, as daemonising launchers do) still inherits the environment, so every process
+started here carries a tag variable, and processes carrying it are killed with the group.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 STDERR_LIMIT_CHARS = 20_000
+TAG_VARIABLE = "FIDELITY_PROCESS_TAG"
+# Set by a sweep's coordinator and inherited by everything below it: what a dead worker left
+# behind (a persistent listener has no parent to follow) is found and killed by it.
+SWEEP_VARIABLE = "FIDELITY_SWEEP_TAG"
 
-# Process groups started by this process and still running: killed if this process is told
-# to stop, so a suite never outlives the worker that started it.
-_ACTIVE_GROUPS: set[int] = set()
+# Process groups started by this process and still running, with their tags: killed if this
+# process is told to stop, so a suite never outlives the worker that started it.
+_ACTIVE_GROUPS: dict[int, str] = {}
 
 
 @dataclass(frozen=True)
@@ -36,10 +44,53 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def kill_tagged(tag: str, variable: str = TAG_VARIABLE, spare: frozenset[int] = frozenset(),
+                ) -> int:
+    """Kill every process whose environment carries the tag, wherever its group is."""
+    needle = f"{variable}={tag}".encode()
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in spare or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError):
+            continue  # gone already, or not ours to read
+    return killed
+
+
+def kill_tree(pgid: int, tag: str | None) -> None:
+    _kill_group(pgid)
+    if tag:
+        kill_tagged(tag)
+    _ACTIVE_GROUPS.pop(pgid, None)
+
+
 def kill_active_groups() -> None:
-    for pgid in list(_ACTIVE_GROUPS):
-        _kill_group(pgid)
+    for pgid, tag in list(_ACTIVE_GROUPS.items()):
+        kill_tree(pgid, tag)
     _ACTIVE_GROUPS.clear()
+
+
+atexit.register(kill_active_groups)
+
+
+def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                capture: bool = True) -> tuple[subprocess.Popen, str]:
+    """Start argv as the leader of a new process group carrying a fresh tag.
+
+    The caller ends it with ``kill_tree(proc.pid, tag)``.
+    """
+    tag = uuid.uuid4().hex
+    environment = dict(os.environ if env is None else env)
+    environment[TAG_VARIABLE] = tag
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    proc = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
+                            stdout=output, stderr=output, start_new_session=True)
+    _ACTIVE_GROUPS[proc.pid] = tag
+    return proc, tag
 
 
 def _clip(data: bytes) -> str:
@@ -59,31 +110,20 @@ def run_in_group(
 ) -> ProcessResult:
     """Run argv; on timeout kill its whole process group. Never raises for the child's failure."""
     start = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    _ACTIVE_GROUPS.add(proc.pid)
+    proc, tag = start_group(argv, cwd=cwd, env=env)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill_group(proc.pid)
+        kill_tree(proc.pid, tag)
         out, err = proc.communicate()
     except BaseException:
-        _kill_group(proc.pid)
-        _ACTIVE_GROUPS.discard(proc.pid)
+        kill_tree(proc.pid, tag)
         proc.wait()
         raise
     # Helpers may outlive a parent that exited normally; the group must not.
-    _kill_group(proc.pid)
-    _ACTIVE_GROUPS.discard(proc.pid)
+    kill_tree(proc.pid, tag)
     return ProcessResult(
         returncode=None if timed_out else proc.returncode,
         stdout=_clip(out),

@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
+  python3-uno abiword gnumeric xvfb
   poppler-utils catdoc
   fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea
   fonts-noto-cjk
@@ -17,7 +18,8 @@ fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system packages: not a Debian system; make sure these are installed:"
-  echo "  LibreOffice (soffice), poppler (pdftoppm), catdoc, and the Liberation, DejaVu,"
+  echo "  LibreOffice (soffice) with its Python UNO bridge, AbiWord, Gnumeric (ssconvert), Xvfb,"
+  echo "  poppler (pdftoppm), catdoc, and the Liberation, DejaVu,"
   echo "  Carlito, Caladea and Noto CJK fonts"
   exit 0
 fi

@@ -2,13 +2,19 @@
 
 import shutil
 import subprocess
+import threading
 import time
+from pathlib import Path
 
+import docx
 import pytest
 
 import renderers
-from renderers.base import Status
-from renderers.pdfcheck import pdf_page_count
+from harness.compare.text import compare_text
+from harness.truth import read_truth
+from renderers.base import Status, Task
+from renderers.uno_listener import UnoUnavailable
+from renderers.output import pdf_page_count
 from tests.conftest import PROBES, SHARED, needs_libreoffice, needs_shared
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]
@@ -79,12 +85,9 @@ def test_truncated_docx_from_the_shared_corpus(libreoffice, tmp_path):
     assert "could not" in outcome.message
 
 
-def test_a_segfault_in_soffice_is_crashed_with_its_backtrace(libreoffice, tmp_path):
-    import threading
-
-    scratch = str(libreoffice.scratch_dir)
-
-    def segfault_soffice():
+def _segfault_soffice_later(scratch: str, delay_seconds: float) -> threading.Thread:
+    def segfault() -> None:
+        time.sleep(delay_seconds)
         for _ in range(3000):
             pids = subprocess.run(["pgrep", "-f", f"soffice.bin.*{scratch}"],
                                   capture_output=True, text=True).stdout.split()
@@ -93,11 +96,105 @@ def test_a_segfault_in_soffice_is_crashed_with_its_backtrace(libreoffice, tmp_pa
                 return
             time.sleep(0.005)
 
-    killer = threading.Thread(target=segfault_soffice)
+    killer = threading.Thread(target=segfault)
     killer.start()
+    return killer
+
+
+def test_a_segfault_in_oneshot_soffice_is_crashed_with_its_backtrace(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIDELITY_LIBREOFFICE_MODE", "oneshot")
+    libreoffice = renderers.get("libreoffice", tmp_path / "scratch")
+    killer = _segfault_soffice_later(str(libreoffice.scratch_dir), 0.0)
     outcome = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job", 120)
     killer.join()
-    assert outcome.status is Status.CRASHED, outcome
+    assert outcome.status is Status.CRASHED and outcome.via == "command line", outcome
     assert outcome.stderr
     again = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job2", 120)
     assert again.status is Status.OK  # a fresh profile after the crash
+
+
+def _long_document(folder: Path) -> Path:
+    document = docx.Document()
+    for number in range(4000):
+        document.add_paragraph(f"Paragraph {number} of a long document " * 4)
+    path = folder / "long.docx"
+    document.save(path)
+    return path
+
+
+def test_a_listener_killed_mid_document_is_crashed_and_restarted(tmp_path):
+    libreoffice = renderers.get("libreoffice", tmp_path / "scratch")
+    warm = libreoffice.show(PROBES / "word-features.docx", tmp_path / "warm", 120)
+    assert warm.status is Status.OK and warm.via == "UNO listener", warm
+    long = _long_document(tmp_path)
+    killer = _segfault_soffice_later(str(libreoffice.scratch_dir), 0.5)
+    outcome = libreoffice.show(long, tmp_path / "job", 120)
+    killer.join()
+    assert outcome.status is Status.CRASHED and outcome.via == "UNO listener", outcome
+    again = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job2", 120)
+    assert again.status is Status.OK and again.via == "UNO listener", again
+    libreoffice.close()
+
+
+def test_listener_that_cannot_start_falls_back_to_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.setattr("renderers.uno_listener.import_uno", _no_bridge)
+    libreoffice = renderers.get("libreoffice", tmp_path / "scratch")
+    outcome = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job", 120)
+    assert outcome.status is Status.OK
+    assert outcome.via.startswith("command line (persistent mode unavailable:"), outcome.via
+    assert "no bridge in this test" in outcome.via
+
+
+def _no_bridge(program_dir=None):
+    raise UnoUnavailable("no bridge in this test")
+
+
+@pytest.mark.parametrize("mode", ["persistent", "oneshot"])
+@pytest.mark.parametrize("probe,saved,odf", [
+    ("word-features.docx", "docx", "odt"), ("sheet-features.xlsx", "xlsx", "ods"),
+    ("deck-features.pptx", "pptx", "odp")])
+def test_save_back_writes_packages_that_read_back(mode, probe, saved, odf, tmp_path,
+                                                  monkeypatch):
+    monkeypatch.setenv("FIDELITY_LIBREOFFICE_MODE", mode)
+    libreoffice = renderers.get("libreoffice", tmp_path / "scratch")
+    source = read_truth(PROBES / probe, saved)
+    for task, extension in ((Task.SAVE, saved), (Task.SAVE_ODF, odf)):
+        outcome = libreoffice.run(PROBES / probe, task, tmp_path / task.value, 120)
+        assert outcome.status is Status.OK, outcome
+        assert outcome.output_path.suffix == f".{extension}"
+        back = read_truth(outcome.output_path, extension)
+        kept = compare_text(source.text_blocks, "\n".join(back.text_blocks),
+                            source.numeric_tokens_unreliable)
+        assert kept.recall == 1.0, (task, kept.missing_sample)
+    libreoffice.close()
+
+
+def test_legacy_binary_is_saved_back_as_ooxml(libreoffice, tmp_path):
+    legacy = next((SHARED / "apache-poi").glob("*.doc"), None) if SHARED.is_dir() else None
+    if legacy is None:
+        pytest.skip("needs a .doc from ../shared/corpus")
+    outcome = libreoffice.save_back(legacy, tmp_path, 120)
+    assert outcome.status is Status.OK and outcome.output_path.suffix == ".docx", outcome
+
+
+def test_pdf_export_leaves_hidden_slides_out_in_both_modes(tmp_path, monkeypatch):
+    pages = set()
+    for mode in ("persistent", "oneshot"):
+        monkeypatch.setenv("FIDELITY_LIBREOFFICE_MODE", mode)
+        libreoffice = renderers.get("libreoffice", tmp_path / mode)
+        outcome = libreoffice.show(PROBES / "deck-features.pptx", tmp_path / f"job-{mode}", 120)
+        pages.add(outcome.pages)
+        libreoffice.close()
+    assert pages == {3}  # four slides, one hidden
+
+
+def test_no_listener_outlives_close(tmp_path):
+    libreoffice = renderers.get("libreoffice", tmp_path / "scratch")
+    libreoffice.show(PROBES / "word-features.docx", tmp_path / "job", 120)
+    scratch = str(libreoffice.scratch_dir)
+    assert subprocess.run(["pgrep", "-f", f"soffice.bin.*{scratch}"],
+                          capture_output=True).returncode == 0
+    libreoffice.close()
+    time.sleep(0.5)
+    assert subprocess.run(["pgrep", "-f", f"soffice.bin.*{scratch}"],
+                          capture_output=True).returncode == 1

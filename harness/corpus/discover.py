@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
+from renderers.msoffice import REFERENCE_SUFFIX
 
 FAMILIES: dict[str, str] = {
     **dict.fromkeys(("doc", "docx", "docm", "dot", "dotx", "dotm"), "word"),
@@ -21,7 +22,7 @@ FAMILIES: dict[str, str] = {
     **dict.fromkeys(("ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx"), "presentation"),
 }
 OFFICE_FORMATS = frozenset(FAMILIES)
-REFERENCE_SUFFIX = ".reference.pdf"
+
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.pipeline import JobResult
+from harness.pipeline import TASK_SHOW, JobResult
 from harness.report.exports import write_csv, write_json
 from harness.store import Run, Store
 from harness.sweep import artifacts_root
@@ -58,14 +58,19 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def row_label(result: JobResult) -> str:
+    """A suite's row: showing a document and saving it back are graded apart."""
+    return result.suite if result.task == TASK_SHOW else f"{result.suite} ({result.task})"
+
+
 def matrix(results: list[JobResult]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     for r in results:
-        cell = cells[(r.suite, r.format)]
+        cell = cells[(row_label(r), r.format)]
         cell.statuses[r.status] += 1
         if r.grade is not None:
             cell.graded.append(r.grade)
-    suites = sorted({r.suite for r in results})
+    suites = sorted({row_label(r) for r in results})
     formats = sorted({r.format for r in results})
     return suites, formats, cells
 
@@ -83,7 +88,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path) -> Path:
 
     by_doc: dict[tuple[str, str], dict[str, JobResult]] = defaultdict(dict)
     for r in results:
-        by_doc[(r.corpus, r.document)][r.suite] = r
+        by_doc[(r.corpus, r.document)][row_label(r)] = r
     missing_images = 0
     for r in results:
         for rel in r.details.get("pages", []) + r.details.get("reference_pages", []):
@@ -101,7 +106,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path) -> Path:
         (out / "documents" / f"{doc['key']}.html").write_text(env.get_template(
             "document.html").render(doc=doc, results=doc_results, rows=_page_rows(doc_results),
                                     root="../", **common), encoding="utf-8")
-    status_counts = {s: Counter(r.status for r in results if r.suite == s) for s in suites}
+    status_counts = {s: Counter(r.status for r in results if row_label(r) == s) for s in suites}
     (out / "index.html").write_text(env.get_template("index.html").render(
         documents=documents, by_doc=by_doc, formats=formats, cells=cells,
         status_counts=status_counts, missing_images=missing_images, root="",
@@ -115,6 +120,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path) -> Path:
 
 def _page_rows(results: dict[str, JobResult]) -> list[dict[str, Any]]:
     """Rows of the side-by-side view: the reference page, then each suite's page."""
+    results = {name: r for name, r in results.items() if r.task == TASK_SHOW}
     reference = next((r.details.get("reference_pages") for r in results.values()
                       if r.details.get("reference_pages")), [])
     longest = max([len(reference)] + [len(r.details.get("pages", [])) for r in results.values()])

@@ -35,10 +35,10 @@ Reader = Callable[[Path], SourceTruth]
 
 @cache
 def _readers() -> dict[str, Reader]:
-    from harness.truth import docx, legacy, pptx, xlsx
+    from harness.truth import docx, legacy, odf, pptx, xlsx
 
     table: dict[str, Reader] = {}
-    for module in (docx, xlsx, pptx, legacy):
+    for module in (docx, xlsx, pptx, legacy, odf):
         table.update(dict.fromkeys(module.FORMATS, module.read))
     return table
 

@@ -1,0 +1,100 @@
+"""OpenDocument files, as suites save them back: text per paragraph, sheets and slides.
+
+Read straight from content.xml with the safe parser; enough to check a save-back against
+the source's truth, not a general ODF reader.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+from harness.errors import SourceError
+from harness.truth import SourceTruth
+from harness.truth.container import SAFE_XML, check_zip
+
+FORMATS = ("odt", "ods", "odp")
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_DRAW = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
+_STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+_PRESENTATION = "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0"
+_BLOCKS = {f"{{{_TEXT}}}p", f"{{{_TEXT}}}h"}
+_SPACES = {f"{{{_TEXT}}}s", f"{{{_TEXT}}}tab", f"{{{_TEXT}}}line-break"}
+_SKIPPED = {f"{{{_PRESENTATION}}}notes", f"{{{_TEXT}}}tracked-changes"}
+
+
+def _own_text(element: etree._Element, nested: list[etree._Element]) -> str:
+    """A paragraph's text; paragraphs nested in it (frames, notes) are collected apart."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag in _BLOCKS:
+            nested.append(child)
+        elif child.tag in _SPACES:
+            parts.append(" ")
+        elif isinstance(child.tag, str) and child.tag not in _SKIPPED:
+            parts.append(_own_text(child, nested))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _blocks(root: etree._Element) -> list[str]:
+    blocks: list[str] = []
+
+    def paragraph(element: etree._Element) -> None:
+        nested: list[etree._Element] = []
+        text = " ".join(_own_text(element, nested).split())
+        if text:
+            blocks.append(text)
+        for inner in nested:
+            paragraph(inner)
+
+    def visit(element: etree._Element) -> None:
+        for child in element:
+            if not isinstance(child.tag, str) or child.tag in _SKIPPED:
+                continue
+            if child.tag in _BLOCKS:
+                paragraph(child)
+            else:
+                visit(child)
+
+    visit(root)
+    return blocks
+
+
+def _headers_and_footers(package: zipfile.ZipFile) -> list[str]:
+    """Text of the page headers and footers, which ODF keeps in styles.xml."""
+    try:
+        root = etree.fromstring(package.read("styles.xml"), parser=SAFE_XML)
+    except KeyError:
+        return []
+    blocks: list[str] = []
+    for element in root.iter(f"{{{_STYLE}}}*"):
+        name = etree.QName(element).localname
+        if name.startswith(("header", "footer")) and not name.endswith(("-style", "-properties")):
+            blocks.extend(_blocks(element))
+    return blocks
+
+
+def read(path: Path) -> SourceTruth:
+    check_zip(path)
+    try:
+        with zipfile.ZipFile(path) as package:
+            root = etree.fromstring(package.read("content.xml"), parser=SAFE_XML)
+            margins = _headers_and_footers(package)
+    except KeyError:
+        raise SourceError("could not read: the package has no content.xml") from None
+    body = root.find(f"{{urn:oasis:names:tc:opendocument:xmlns:office:1.0}}body")
+    if body is None:
+        raise SourceError("could not read: content.xml has no office:body")
+    facts: dict[str, int | str | bool] = {
+        "tables": len(body.findall(f".//{{{_TABLE}}}table")),
+        "images": len(body.findall(f".//{{{_DRAW}}}image")),
+    }
+    slides = body.findall(f".//{{{_DRAW}}}page")
+    if slides:
+        facts["slides"] = len(slides)
+    return SourceTruth(reader="odf content.xml", text_blocks=tuple(margins + _blocks(body)),
+                       facts=facts, numeric_tokens_unreliable=path.suffix.lower() == ".ods")

@@ -1,0 +1,79 @@
+"""Suites driven by one command per task: find the program, ask its version, run, classify.
+
+A subclass names its executables and writes ``argv``; everything else (private HOME per
+worker, process group, timeout, output validation) is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+from renderers.base import Availability, Renderer, RenderOutcome, Task, target_extension
+from renderers.output import classify
+from renderers.process import run_in_group
+
+
+@lru_cache(maxsize=16)
+def command_version(argv: tuple[str, ...], pattern: str) -> str | None:
+    """The first match of pattern in what ``argv`` prints, or None."""
+    try:
+        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(pattern, out.stdout + out.stderr)
+    return found.group(1) if found else None
+
+
+class CommandLineRenderer(Renderer):
+    executables: ClassVar[tuple[str, ...]] = ()
+    override_variable: ClassVar[str] = ""  # environment variable naming the executable
+    version_args: ClassVar[tuple[str, ...]] = ("--version",)
+    version_pattern: ClassVar[str] = r"(\d+(?:\.\d+)+)"
+    install_hint: ClassVar[str] = ""
+
+    def find(self) -> str | None:
+        override = os.environ.get(self.override_variable) if self.override_variable else None
+        if override:
+            return override if os.access(override, os.X_OK) else None
+        for candidate in self.executables:
+            found = shutil.which(candidate)
+            if found:
+                return found
+        return None
+
+    def availability(self) -> Availability:
+        exe = self.find()
+        if exe is None:
+            return Availability(False, reason=f"{self.executables[0]} not found "
+                                f"({self.install_hint})")
+        version = command_version((exe, *self.version_args), self.version_pattern)
+        if version is None:
+            return Availability(False, executable=exe, reason=f"{exe} did not tell its version")
+        return Availability(True, version=version, executable=exe)
+
+    def home(self) -> Path:
+        """A private HOME per worker: the suite's settings never touch the user's."""
+        home = self.scratch_dir / f"{self.name}-home-{os.getpid()}"
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    def argv(self, executable: str, document: Path, task: Task, target: Path) -> list[str]:
+        raise NotImplementedError
+
+    def convert(self, document: Path, task: Task, workdir: Path,
+                timeout_seconds: float) -> RenderOutcome:
+        extension = target_extension(task, document.suffix)
+        outdir = workdir / "out"
+        outdir.mkdir(parents=True, exist_ok=True)
+        target = outdir / f"{document.stem}.{extension}"
+        argv = self.argv(self.availability().executable, document.resolve(), task, target)
+        env = dict(os.environ, HOME=str(self.home()))
+        result = run_in_group(argv, timeout_seconds=timeout_seconds, cwd=workdir, env=env)
+        return classify(self.label, result, target, extension, timeout_seconds=timeout_seconds)

@@ -1,0 +1,26 @@
+"""Gnumeric's ssconvert: a spreadsheet engine that installs here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from renderers import register
+from renderers.base import Task
+from renderers.command import CommandLineRenderer
+
+_EXPORTERS = {Task.SHOW: "Gnumeric_pdf:pdf_assistant", Task.SAVE: "Gnumeric_Excel:xlsx2",
+              Task.SAVE_ODF: "Gnumeric_OpenCalc:odf"}
+
+
+@register
+class Gnumeric(CommandLineRenderer):
+    name = "gnumeric"
+    label = "Gnumeric"
+    formats = frozenset({"xls", "xlsx", "xlsm", "xltx", "xltm", "ods", "csv"})
+    executables = ("ssconvert",)
+    override_variable = "FIDELITY_SSCONVERT"
+    version_pattern = r"version '([\d.]+)'"
+    install_hint = "Debian: apt-get install gnumeric"
+
+    def argv(self, executable: str, document: Path, task: Task, target: Path) -> list[str]:
+        return [executable, f"--export-type={_EXPORTERS[task]}", str(document), str(target)]

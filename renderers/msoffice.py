@@ -1,0 +1,64 @@
+"""Microsoft Office, as the reference: the ``<stem>.reference.pdf`` rendered by Microsoft
+beside a document is presented as this suite's output, so the reference stands in the matrix
+(checked against the source like any suite) and every other suite is compared with it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+from renderers import register
+from renderers.base import FAMILIES, Availability, Renderer, RenderOutcome, Status, Task
+from renderers.output import finish
+
+REFERENCE_SUFFIX = ".reference.pdf"
+PER_DOCUMENT = "per document (read from each reference PDF)"
+
+
+def reference_for(document: Path) -> Path:
+    return document.with_name(document.stem + REFERENCE_SUFFIX)
+
+
+def producer_of(pdf: Path) -> str | None:
+    """Which application made the PDF, from its Creator and Producer entries."""
+    try:
+        document = pdfium.PdfDocument(str(pdf))
+    except (OSError, pdfium.PdfiumError):
+        return None
+    try:
+        meta = document.get_metadata_dict(skip_empty=True)
+    finally:
+        document.close()
+    parts = [meta.get("Creator"), meta.get("Producer")]
+    return " / ".join(p.strip() for p in parts if p and p.strip()) or None
+
+
+@register
+class MicrosoftReference(Renderer):
+    name = "msoffice"
+    label = "Microsoft Office (reference PDF)"
+    formats = frozenset(ext for members in FAMILIES.values() for ext in members) - {"csv"}
+    tasks = frozenset({Task.SHOW})
+    is_reference = True
+
+    def availability(self) -> Availability:
+        # Each document carries its own rendering; its producer is read per document.
+        return Availability(True, version=PER_DOCUMENT)
+
+    def convert(self, document: Path, task: Task, workdir: Path,
+                timeout_seconds: float) -> RenderOutcome:
+        start = time.monotonic()
+        reference = reference_for(document)
+        if not reference.is_file():
+            return RenderOutcome(Status.UNAVAILABLE, "no Microsoft rendering beside this "
+                                 f"document ({reference.name})", 0.0, via="reference file")
+        target = workdir / "out" / f"{document.stem}.pdf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(reference, target)
+        outcome = finish(self.label, target, "pdf", time.monotonic() - start,
+                         via="reference file")
+        return replace(outcome, suite_version=producer_of(reference) or "unknown producer")

@@ -1,0 +1,211 @@
+"""One persistent soffice per worker, driven over UNO.
+
+Starting LibreOffice costs about a second and a half per document; a listener kept alive
+across documents saves that. Documents are loaded with ``Hidden=True`` (LibreOffice 7.4
+crashes on some .xlsx loaded visibly, as plain unoserver does), never run macros, and are
+closed after each task. The listener is restarted after a number of documents (its memory
+grows) and after any crash or timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from renderers.base import Status
+from renderers.process import kill_tree, start_group
+
+CONNECT_SECONDS = 60.0
+# Where Debian's python3-uno and LibreOffice's own bundle keep the bridge's Python modules.
+_UNO_DIRS = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program",
+             "/opt/libreoffice/program")
+
+# LibreOffice's document services and the filters each task uses for them.
+_SERVICES = (
+    ("com.sun.star.presentation.PresentationDocument", "slide"),
+    ("com.sun.star.sheet.SpreadsheetDocument", "cell"),
+    ("com.sun.star.text.TextDocument", "word"),
+    ("com.sun.star.drawing.DrawingDocument", "draw"),
+)
+
+
+class UnoUnavailable(RuntimeError):
+    """The UNO bridge cannot be imported or the listener cannot be reached."""
+
+
+def import_uno(program_dir: Path | None = None) -> Any:
+    """Import LibreOffice's ``uno`` module from a virtual environment.
+
+    The bridge is a system package, invisible to a venv. Only its two modules are exposed,
+    through a private folder of links, so no other system package leaks into the venv.
+    """
+    try:
+        import uno  # noqa: PLC0415
+        return uno
+    except ImportError:
+        pass
+    candidates = [program_dir] if program_dir else []
+    for folder in [*candidates, *map(Path, _UNO_DIRS)]:
+        if folder and (folder / "uno.py").exists():
+            shim = Path(tempfile.gettempdir()) / f"fidelity-uno-shim-{os.getuid()}"
+            shim.mkdir(exist_ok=True)
+            for module in ("uno.py", "unohelper.py"):
+                link = shim / module
+                if (folder / module).exists() and not link.exists():
+                    try:
+                        link.symlink_to(folder / module)
+                    except FileExistsError:
+                        pass  # another worker made it first
+            sys.path.append(str(shim))
+            try:
+                import uno  # noqa: PLC0415
+                return uno
+            except ImportError as exc:
+                raise UnoUnavailable(f"LibreOffice's Python bridge did not load ({exc})") \
+                    from None
+    raise UnoUnavailable("LibreOffice's Python bridge (uno.py) is not installed "
+                         "(Debian: apt-get install python3-uno)")
+
+
+@dataclass(frozen=True)
+class UnoResult:
+    status: Status
+    message: str
+    seconds: float
+    kind: str | None = None  # word / cell / slide / draw, as LibreOffice loaded it
+
+
+def _properties(uno: Any, **values: Any) -> tuple:
+    struct = uno.getClass("com.sun.star.beans.PropertyValue")
+    return tuple(struct(Name=k, Value=v) for k, v in values.items())
+
+
+class UnoListener:
+    def __init__(self, soffice: str, profile: Path, env: dict[str, str],
+                 restart_after: int) -> None:
+        self.soffice = soffice
+        self.profile = profile
+        self.env = env
+        self.restart_after = restart_after
+        self._proc = None
+        self._tag: str | None = None
+        self._desktop: Any = None
+        self._uno: Any = None
+        self._served = 0
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        self._uno = import_uno(Path(os.path.realpath(self.soffice)).parent)
+        pipe = f"fidelity-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        url = "file://" + quote(str(self.profile.resolve()))
+        argv = [self.soffice, f"-env:UserInstallation={url}", "--headless", "--invisible",
+                "--nologo", "--norestore", "--nolockcheck", "--nodefault",
+                f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"]
+        self._proc, self._tag = start_group(argv, env=self.env, capture=False)
+        local = self._uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext(
+            "com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + CONNECT_SECONDS
+        while True:
+            try:
+                context = resolver.resolve(
+                    f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+                self._desktop = context.ServiceManager.createInstanceWithContext(
+                    "com.sun.star.frame.Desktop", context)
+                self._served = 0
+                return
+            except Exception as exc:  # NoConnectException until soffice listens
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    code = self._proc.poll()
+                    self.stop()
+                    why = (f"soffice exited with code {code}" if code is not None
+                           else f"no answer in {CONNECT_SECONDS:g} s ({type(exc).__name__})")
+                    raise UnoUnavailable(f"the UNO listener did not start: {why}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            kill_tree(self._proc.pid, self._tag)
+            self._proc.wait()
+        self._proc, self._tag, self._desktop = None, None, None
+
+    def convert(self, source: Path, target: Path, filters: dict[str, tuple[str, dict]],
+                timeout_seconds: float) -> UnoResult:
+        """Load source hidden and store it to target with the filter for its kind.
+
+        ``filters`` maps a document kind to (filter name, filter data). Raises UnoUnavailable
+        only when the listener cannot be started; everything else is a result.
+        """
+        if not self.running or self._served >= self.restart_after:
+            self.stop()
+            self.start()
+        self._served += 1
+        start = time.monotonic()
+        box: dict[str, Any] = {}
+        worker = threading.Thread(target=self._convert, args=(source, target, filters, box),
+                                  daemon=True)
+        worker.start()
+        worker.join(timeout_seconds)
+        seconds = time.monotonic() - start
+        if worker.is_alive():
+            self.stop()
+            worker.join(5)
+            return UnoResult(Status.TIMED_OUT, f"no answer after {timeout_seconds:g} s; "
+                             "listener's process group killed", seconds)
+        if "error" in box:
+            code = self._proc.poll() if self._proc is not None else None
+            if code is not None or not self.running:
+                self.stop()
+                how = f"exit code {code}" if code is not None else "connection lost"
+                return UnoResult(Status.CRASHED, f"LibreOffice crashed ({how})", seconds)
+            return UnoResult(Status.FAILED, box["error"], seconds, box.get("kind"))
+        return UnoResult(Status.OK, "", seconds, box.get("kind"))
+
+    def _convert(self, source: Path, target: Path, filters: dict[str, tuple[str, dict]],
+                 box: dict[str, Any]) -> None:
+        uno = self._uno
+        document = None
+        try:
+            # MacroExecutionMode 0 = NEVER_EXECUTE; UpdateDocMode 0 = NO_UPDATE (links).
+            document = self._desktop.loadComponentFromURL(
+                uno.systemPathToFileUrl(str(source.resolve())), "_blank", 0,
+                _properties(uno, Hidden=True, ReadOnly=True, MacroExecutionMode=0,
+                            UpdateDocMode=0))
+            if document is None:
+                box["error"] = "LibreOffice could not load the document"
+                return
+            kind = next((k for service, k in _SERVICES if document.supportsService(service)),
+                        None)
+            box["kind"] = kind
+            if kind not in filters:
+                box["error"] = f"LibreOffice loaded it as a {kind or 'unknown'} document, " \
+                               "which this task cannot write"
+                return
+            name, data = filters[kind]
+            options = dict(FilterName=name, Overwrite=True)
+            if data:
+                options["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue",
+                                                _properties(uno, **data))
+            document.storeToURL(uno.systemPathToFileUrl(str(target)),
+                                _properties(uno, **options))
+        except Exception as exc:  # UNO raises its own exception classes
+            text = getattr(exc, "Message", "") or str(exc)
+            box["error"] = (f"LibreOffice could not convert the document: "
+                            f"{type(exc).__name__}{': ' + text.strip() if text else ''}")[:500]
+        finally:
+            if document is not None:
+                try:
+                    document.close(True)
+                except Exception:  # noqa: S110 - the listener may be gone; nothing to close
+                    pass
