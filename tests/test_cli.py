@@ -63,7 +63,8 @@ def test_unavailable_soffice_is_reported_in_words(tmp_path):
     result = subprocess.run([sys.executable, "-m", "harness", "suites"], capture_output=True,
                             text=True, cwd=REPO, env=env_override, timeout=60)
     assert "libreoffice: not available" in result.stdout
-    run = subprocess.run([sys.executable, "-m", "harness", "run", "--out", str(tmp_path)],
+    run = subprocess.run([sys.executable, "-m", "harness", "run", "--out", str(tmp_path),
+                          "--suite", "libreoffice"],
                          capture_output=True, text=True, cwd=REPO, env=env_override,
                          timeout=120)
     assert run.returncode == 3 and "not available" in run.stderr

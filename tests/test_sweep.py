@@ -47,18 +47,25 @@ def swept(tmp_path_factory):
     return base, sweep.pid
 
 
-def _results(base: Path) -> list[dict]:
-    return json.loads((base / "reports" / "latest" / "results.json").read_text())["results"]
+def _results(base: Path, suite: str | None = None, task: str | None = None) -> list[dict]:
+    results = json.loads((base / "reports" / "latest" / "results.json").read_text())["results"]
+    return [r for r in results if (suite is None or r["suite"] == suite)
+            and (task is None or r["task"] == task)]
 
 
-def test_every_document_gets_one_classified_result(swept):
+def _documents() -> int:
+    return 3 + (len(GOLDEN) + len(list((SHARED / "_malformed").iterdir()))
+                if SHARED.is_dir() else 0)
+
+
+def test_every_document_gets_one_classified_result_per_suite_and_task(swept):
     base, _ = swept
     results = _results(base)
-    keys = [(r["corpus"], r["document"], r["suite"]) for r in results]
+    keys = [(r["corpus"], r["document"], r["suite"], r["task"]) for r in results]
     assert len(keys) == len(set(keys))
-    expected = 3 + (len(GOLDEN) + len(list((SHARED / "_malformed").iterdir()))
-                    if SHARED.is_dir() else 0)
-    assert len(results) == expected
+    suites = json.loads(_run("suites", "--json").stdout)
+    tasks_per_document = sum(len(s["tasks"]) for s in suites.values() if s["available"])
+    assert len(results) == _documents() * tasks_per_document
     for r in results:
         assert r["status"] in STATUSES
         assert (r["grade"] is None) if r["status"] != "ok" else True
@@ -67,17 +74,25 @@ def test_every_document_gets_one_classified_result(swept):
 
 def test_probes_are_rendered_faithfully(swept):
     base, _ = swept
-    probes = {r["document"]: r for r in _results(base) if r["corpus"] == "probes"}
-    assert set(probes) == {"word-features.docx", "sheet-features.xlsx", "deck-features.pptx"}
-    for r in probes.values():
-        assert r["status"] == "ok" and r["scores"]["text_recall"] == 1.0, r
-    assert probes["deck-features.pptx"]["scores"]["pages_rendered"] == 3
+    for task in ("show", "save", "save-odf"):
+        probes = {r["document"]: r for r in _results(base, "libreoffice", task)
+                  if r["corpus"] == "probes"}
+        assert set(probes) == {"word-features.docx", "sheet-features.xlsx",
+                               "deck-features.pptx"}
+        for r in probes.values():
+            assert r["status"] == "ok" and r["scores"]["text_recall"] == 1.0, r
+    shown = {r["document"]: r for r in _results(base, "libreoffice", "show")
+             if r["corpus"] == "probes"}
+    assert shown["deck-features.pptx"]["scores"]["pages_rendered"] == 3
+    saved = {r["document"]: r for r in _results(base, "libreoffice", "save")
+             if r["corpus"] == "probes"}
+    assert saved["deck-features.pptx"]["scores"]["slides_saved"] == 4  # hidden one kept
 
 
 @needs_shared
 def test_references_are_compared_visually(swept):
     base, _ = swept
-    golden = [r for r in _results(base) if r["corpus"] == "golden"]
+    golden = [r for r in _results(base, "libreoffice", "show") if r["corpus"] == "golden"]
     assert len(golden) == len(GOLDEN)
     for r in golden:
         assert r["status"] == "ok"
@@ -86,9 +101,22 @@ def test_references_are_compared_visually(swept):
 
 
 @needs_shared
+def test_microsoft_reference_stands_in_the_matrix_as_a_suite(swept):
+    base, _ = swept
+    reference = [r for r in _results(base, "msoffice") if r["corpus"] == "golden"]
+    assert len(reference) == len(GOLDEN) and {r["task"] for r in reference} == {"show"}
+    for r in reference:
+        assert r["status"] == "ok" and "ssim_mean" not in r["scores"], r
+        assert r["suite_version"] and "per document" not in r["suite_version"]
+    others = [r for r in _results(base, "msoffice") if r["corpus"] == "probes"]
+    assert {r["status"] for r in others} == {"unavailable"}
+
+
+@needs_shared
 def test_malformed_files_do_not_stop_the_sweep(swept):
     base, _ = swept
-    malformed = [r for r in _results(base) if r["corpus"] == "_malformed"]
+    malformed = [r for r in _results(base, "libreoffice", "show")
+                 if r["corpus"] == "_malformed"]
     assert len(malformed) == len(list((SHARED / "_malformed").iterdir()))
     truncated = next(r for r in malformed if r["document"] == "truncated62886.docx")
     assert truncated["status"] == "failed"
@@ -110,7 +138,7 @@ def test_report_pages_link_to_existing_images(swept):
     index = (latest / "index.html").read_text()
     assert "Suite × format" in index and "libreoffice" in index
     pages = list((latest / "documents").glob("*.html"))
-    assert len(pages) == len(_results(base))
+    assert len(pages) == _documents()
     deck = next(p for p in pages if p.name.startswith("deck-features"))
     html = deck.read_text()
     images = [line.split('src="../')[1].split('"')[0] for line in html.splitlines()
@@ -142,7 +170,8 @@ def test_legacy_text_is_measured_but_never_graded(tmp_path):
     corpus = tmp_path / "legacy"
     corpus.mkdir()
     (corpus / "SampleShow.ppt").symlink_to(SHARED / "apache-poi" / "SampleShow.ppt")
-    result = _run("run", "--corpus", str(corpus), "--out", str(tmp_path / "r"), "--jobs", "1")
+    result = _run("run", "--corpus", str(corpus), "--out", str(tmp_path / "r"), "--jobs", "1",
+                  "--suite", "libreoffice", "--task", "show")
     assert result.returncode == 0, result.stderr[-2000:]
     [r] = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["results"]
     assert "text_recall" not in r["scores"] and "text_recall_lossy_reader" in r["scores"]

@@ -28,7 +28,8 @@ def _cmdline(pid: int) -> str:
 def test_a_killed_worker_is_replaced_and_no_result_is_lost(tmp_path):
     out = tmp_path / "reports"
     sweep = subprocess.Popen([sys.executable, "-m", "harness", "run", "--corpus", str(PROBES),
-                              "--out", str(out), "--jobs", "1"], cwd=REPO,
+                              "--out", str(out), "--jobs", "1", "--suite", "libreoffice",
+                              "--task", "show"], cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
     deadline = time.monotonic() + 120
@@ -47,11 +48,16 @@ def test_a_killed_worker_is_replaced_and_no_result_is_lost(tmp_path):
         p.name for p in PROBES.iterdir() if not p.name.endswith(".json"))
     # The job that lost its worker was retried alone and rendered.
     assert all(r["status"] == "ok" for r in results), results
+    # The dead worker's persistent listener had no parent left to stop it: the sweep did.
+    leftovers = subprocess.run(["pgrep", "-f", f"soffice.*fidelity-{sweep.pid}-"],
+                               capture_output=True, text=True).stdout.split()
+    assert leftovers == [], [_cmdline(int(p)) for p in leftovers]
 
 
 def _start_sweep_and_wait_for_a_suite(out: Path) -> tuple[subprocess.Popen, list[int]]:
     sweep = subprocess.Popen([sys.executable, "-m", "harness", "run", "--corpus", str(PROBES),
-                              "--out", str(out), "--jobs", "2"], cwd=REPO,
+                              "--out", str(out), "--jobs", "2", "--suite", "libreoffice"],
+                             cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
