@@ -18,7 +18,7 @@ import zipfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.fakes.minipdf import write_pdf
+from tests.fakes.outputs import write_package, write_pdf
 
 FORMATS_TO = {513: "pdf", 65: "docx", 257: "xlsx", 129: "pptx", 67: "odt", 259: "ods",
               131: "odp"}
@@ -89,24 +89,3 @@ def main() -> None:
         write_package(target, target_format)
     sys.exit(0)
 
-
-MAIN_PARTS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml",
-              "pptx": "ppt/presentation.xml"}
-
-
-def write_package(target: Path, kind: str) -> None:
-    """The smallest package of the kind that a reader recognises: a container, not content."""
-    with zipfile.ZipFile(target, "w") as package:
-        if kind in MAIN_PARTS:
-            package.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns='
-                             '"http://schemas.openxmlformats.org/package/2006/content-types"/>')
-            package.writestr(MAIN_PARTS[kind], '<?xml version="1.0"?><root/>')
-        else:
-            package.writestr("mimetype", f"application/vnd.oasis.opendocument.{kind}")
-            package.writestr("content.xml", '<?xml version="1.0"?><office:document-content '
-                             'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">'
-                             '<office:body/></office:document-content>')
-
-
-if __name__ == "__main__":
-    main()

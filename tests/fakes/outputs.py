@@ -1,8 +1,9 @@
-"""A one-page PDF with a text layer, written by hand: what the stand-ins for suites that
-cannot be installed here hand back as their rendering."""
+"""What the stand-ins for suites that cannot be installed here hand back: a one-page PDF
+with a text layer, written by hand, or the smallest package of a kind."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 
@@ -34,3 +35,25 @@ def write_pdf(path: Path, lines: list[str]) -> None:
     out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
             "%%EOF\n").encode()
     path.write_bytes(bytes(out))
+
+
+MAIN_PARTS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml",
+              "pptx": "ppt/presentation.xml"}
+
+
+def write_package(target: Path, kind: str) -> None:
+    """The smallest package of the kind that a reader recognises: a container, not content."""
+    with zipfile.ZipFile(target, "w") as package:
+        if kind in MAIN_PARTS:
+            package.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns='
+                             '"http://schemas.openxmlformats.org/package/2006/content-types"/>')
+            package.writestr(MAIN_PARTS[kind], '<?xml version="1.0"?><root/>')
+        else:
+            package.writestr("mimetype", f"application/vnd.oasis.opendocument.{kind}")
+            package.writestr("content.xml", '<?xml version="1.0"?><office:document-content '
+                             'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">'
+                             '<office:body/></office:document-content>')
+
+
+if __name__ == "__main__":
+    main()
