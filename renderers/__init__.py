@@ -9,7 +9,7 @@ from pathlib import Path
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 
 _REGISTRY: dict[str, type[Renderer]] = {}
-_INFRASTRUCTURE = {"base", "command", "process", "output", "uno_listener"}
+_INFRASTRUCTURE = {"base", "command", "process", "output", "uno_listener", "wps_driver"}
 
 
 def register(cls: type[Renderer]) -> type[Renderer]:

@@ -78,7 +78,8 @@ class ServedFile:
         self.host = host
 
     def __enter__(self) -> str:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         port = self.server.server_address[1]
         return f"http://{self.host}:{port}{self.server.file_path}"  # type: ignore[attr-defined]
 
