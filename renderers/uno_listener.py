@@ -10,6 +10,7 @@ grows) and after any crash or timeout.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -164,13 +165,23 @@ class UnoListener:
             return UnoResult(Status.TIMED_OUT, f"no answer after {timeout_seconds:g} s; "
                              "listener's process group killed", seconds)
         if "error" in box:
-            code = self._proc.poll() if self._proc is not None else None
-            if code is not None or not self.running:
+            code = self._exit_code(bridge_lost=box.get("bridge_lost", False))
+            if code is not None or box.get("bridge_lost") or not self.running:
                 self.stop()
                 how = f"exit code {code}" if code is not None else "connection lost"
                 return UnoResult(Status.CRASHED, f"LibreOffice crashed ({how})", seconds)
             return UnoResult(Status.FAILED, box["error"], seconds, box.get("kind"))
         return UnoResult(Status.OK, "", seconds, box.get("kind"))
+
+    def _exit_code(self, bridge_lost: bool) -> int | None:
+        """The listener's exit code if it died; a lost bridge is waited on briefly, since
+        the exception can arrive before the dying process is reaped."""
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout=5 if bridge_lost else 0.05)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _convert(self, source: Path, target: Path, filters: dict[str, tuple[str, dict]],
                  box: dict[str, Any]) -> None:
@@ -201,6 +212,8 @@ class UnoListener:
                                 _properties(uno, **options))
         except Exception as exc:  # UNO raises its own exception classes
             text = getattr(exc, "Message", "") or str(exc)
+            box["bridge_lost"] = (type(exc).__name__ == "DisposedException"
+                                  or "disposed" in text.lower())
             box["error"] = (f"LibreOffice could not convert the document: "
                             f"{type(exc).__name__}{': ' + text.strip() if text else ''}")[:500]
         finally:
