@@ -14,10 +14,11 @@ import multiprocessing.util
 import os
 import signal
 import sys
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from types import FrameType
 
-from renderers.process import kill_active_groups
+from renderers.process import WORKER_VARIABLE, kill_active_groups
 
 _PR_SET_PDEATHSIG = 1
 
@@ -28,6 +29,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def _initialise_worker(parent_pid: int) -> None:
+    os.environ[WORKER_VARIABLE] = uuid.uuid4().hex  # inherited by every suite it starts
     # A worker leaving normally takes its persistent suites (UNO listeners) with it.
     multiprocessing.util.Finalize(None, kill_active_groups, exitpriority=100)
     signal.signal(signal.SIGTERM, _on_term)

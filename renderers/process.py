@@ -22,6 +22,8 @@ TAG_VARIABLE = "FIDELITY_PROCESS_TAG"
 # Set by a sweep's coordinator and inherited by everything below it: what a dead worker left
 # behind (a persistent listener has no parent to follow) is found and killed by it.
 SWEEP_VARIABLE = "FIDELITY_SWEEP_TAG"
+# Set by each worker: what it started, even a group not yet registered when a signal came.
+WORKER_VARIABLE = "FIDELITY_WORKER_TAG"
 
 # Process groups started by this process and still running, with their tags: killed if this
 # process is told to stop, so a suite never outlives the worker that started it.
@@ -72,6 +74,9 @@ def kill_active_groups() -> None:
     for pgid, tag in list(_ACTIVE_GROUPS.items()):
         kill_tree(pgid, tag)
     _ACTIVE_GROUPS.clear()
+    worker = os.environ.get(WORKER_VARIABLE)
+    if worker:
+        kill_tagged(worker, WORKER_VARIABLE)
 
 
 atexit.register(kill_active_groups)

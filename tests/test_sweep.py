@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,45 @@ def test_legacy_text_is_measured_but_never_graded(tmp_path):
     [r] = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["results"]
     assert "text_recall" not in r["scores"] and "text_recall_lossy_reader" in r["scores"]
     assert r["scores"]["pages_expected"] == 2 and r["grade"] == 5  # PowerPoint's slide count
+
+
+SUITE_PROCESSES = ("soffice.bin", "oosplash", "Xvfb", "x2t", "wps", "et", "wpp")
+
+
+def _suite_process_count() -> int:
+    out = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines()
+               if line.split()[-1] in SUITE_PROCESSES and not line.startswith("Z"))
+
+
+def test_stand_in_suites_take_part_in_a_sweep_and_leave_nothing_running(tmp_path):
+    """OnlyOffice (x2t and Document Server) and WPS through their stand-ins, in a real sweep:
+    every task gets a result under the suite's name and version, and no suite process stays
+    behind (counted before and after)."""
+    from tests.fakes.fake_docserver import FakeDocServer
+    from tests.test_onlyoffice import _install_stand_in
+
+    home = tmp_path / "wps-office"
+    (home / "office6").mkdir(parents=True)
+    before = _suite_process_count()
+    with FakeDocServer() as server:
+        env = dict(os.environ, ONLYOFFICE_X2T=str(_install_stand_in(tmp_path / "oo")),
+                   ONLYOFFICE_VERSION="0.0.0 (stand-in)", ONLYOFFICE_DOCSERVER_URL=server.url,
+                   WPS_OFFICE_HOME=str(home), WPS_OFFICE_VERSION="0.0.0 (stand-in)",
+                   PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "fakes")]))
+        args = ["run", "--corpus", str(PROBES), "--out", str(tmp_path / "r"), "--jobs", "2"]
+        for suite in ("onlyoffice", "onlyoffice-server", "wps"):
+            args += ["--suite", suite]
+        result = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                                text=True, cwd=REPO, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["results"]
+    assert len(results) == 3 * 3 * 3
+    for r in results:
+        assert r["status"] == "ok", r
+    assert {r["suite_version"] for r in results if r["suite"] != "onlyoffice-server"} == {
+        "0.0.0 (stand-in)"}
+    deadline = time.monotonic() + 10
+    while _suite_process_count() > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _suite_process_count() <= before

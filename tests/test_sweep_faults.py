@@ -69,6 +69,12 @@ def _start_sweep_and_wait_for_a_suite(out: Path) -> tuple[subprocess.Popen, list
     pytest.fail("never saw a worker running a suite")
 
 
+def _scratch_suites() -> list[int]:
+    found = subprocess.run(["pgrep", "-f", "soffice.*fidelity-"], capture_output=True,
+                           text=True).stdout.split()
+    return _alive([int(p) for p in found])
+
+
 def _alive(pids: list[int]) -> list[int]:
     return [p for p in pids if Path(f"/proc/{p}").exists()
             and "State:\tZ" not in Path(f"/proc/{p}/status").read_text()]
@@ -84,9 +90,10 @@ def test_a_stopped_coordinator_leaves_no_worker_and_no_suite(tmp_path, signal_na
     while _alive(workers + suites) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(workers), "orphan worker processes"
-    scratch_suites = subprocess.run(["pgrep", "-f", "soffice.*fidelity-"], capture_output=True,
-                                    text=True).stdout.split()
-    assert not _alive([int(p) for p in scratch_suites]), "orphan suite processes"
+    deadline = time.monotonic() + 10
+    while _scratch_suites() and time.monotonic() < deadline:  # killed ones being reaped
+        time.sleep(0.1)
+    assert not _scratch_suites(), [_cmdline(p) for p in _scratch_suites()]
     if signal_name == "KILL":  # no chance to clean up: the next sweep does it
         import tempfile
         leftovers = list(Path(tempfile.gettempdir()).glob(f"fidelity-{sweep.pid}-*"))
