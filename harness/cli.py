@@ -46,7 +46,8 @@ def run(
     corpus: Annotated[Optional[list[Path]], typer.Option(
         help="Corpus folder; repeat for several. Default: the built-in corpus.")] = None,
     suite: Annotated[Optional[list[str]], typer.Option(
-        help="Suite to run; repeat for several. Default: every available suite.")] = None,
+        help="Suite to run; repeat for several. Default: every known suite (those not "
+             "installed here are reported unavailable).")] = None,
     out: Annotated[Path, typer.Option(help="Reports folder (reports/<run-id>/, latest).")]
         = DEFAULT_OUT,
     store: Annotated[Optional[Path], typer.Option(
@@ -75,8 +76,9 @@ def run(
                          f"{', '.join(MODES)}")
     os.environ["FIDELITY_LIBREOFFICE_MODE"] = libreoffice_mode  # read by the spawned workers
     documents = discover(roots, limit)
-    suites = suite or [n for n, a in suite_status(renderers.names()).items() if a.available] \
-        or renderers.names()
+    # Every known suite by default: one that is not installed here stands in the matrix as
+    # `unavailable`, with its reason, rather than silently missing.
+    suites = suite or renderers.names()
     settings = SweepSettings(jobs=jobs, timeout_seconds=timeout, tasks=tasks)
     print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
           f"({', '.join(suites)}) x task(s) {', '.join(tasks)}, {jobs} worker(s)",

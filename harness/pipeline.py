@@ -238,19 +238,19 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
                                "truth_error": source_error,
                                "truth_reader": source.reader if source else None}
     scores: dict[str, float | int | None] = {}
+
+    def result(status: Status, grade_: int | None, message: str) -> JobResult:
+        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
+                         status.value, grade_, message, outcome.stderr, outcome.seconds,
+                         time.monotonic() - start, scores, details)
+
     try:
         saved = read_truth(kept, extension)
     except SourceError as exc:
-        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
-                         Status.FAILED.value, None, f"the saved .{extension} does not read "
-                         f"back: {exc}", outcome.stderr, outcome.seconds,
-                         time.monotonic() - start, scores, details)
+        return result(Status.FAILED, None, f"the saved .{extension} does not read back: {exc}")
     details["saved_facts"] = saved.facts
     if source is None:
-        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
-                         Status.OK.value, None, f"not graded: source truth unavailable "
-                         f"({source_error})", outcome.stderr, outcome.seconds,
-                         time.monotonic() - start, scores, details)
+        return result(Status.OK, None, f"not graded: source truth unavailable ({source_error})")
     details["truth_facts"] = source.facts
     details["facts_changed"] = {
         key: [value, saved.facts[key]] for key, value in source.facts.items()
@@ -271,6 +271,4 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
                     expected_pages=int(expected) if expected is not None else None,
                     rendered_pages=int(saved.facts.get("slides", 0)))
     details["signals"] = grading.signals
-    return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
-                     Status.OK.value, grading.grade, grading.reason, outcome.stderr,
-                     outcome.seconds, time.monotonic() - start, scores, details)
+    return result(Status.OK, grading.grade, grading.reason)

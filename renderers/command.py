@@ -31,6 +31,25 @@ def command_version(argv: tuple[str, ...], pattern: str) -> str | None:
     return found.group(1) if found else None
 
 
+@lru_cache(maxsize=16)
+def package_version(installed_at: str, declared_variable: str, nix_name: str,
+                    deb_name: str) -> str | None:
+    """A suite's version when the program does not print one: declared in the environment,
+    read from its Nix store path, or asked of dpkg."""
+    declared = os.environ.get(declared_variable)
+    if declared:
+        return declared
+    nix = re.search(rf"{re.escape(nix_name)}-([\d.]+)", os.path.realpath(installed_at))
+    if nix:
+        return nix.group(1)
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", deb_name],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
 class CommandLineRenderer(Renderer):
     executables: ClassVar[tuple[str, ...]] = ()
     override_variable: ClassVar[str] = ""  # environment variable naming the executable

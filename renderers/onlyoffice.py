@@ -10,15 +10,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import re
 import shutil
-import subprocess
-from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, target_extension
+from renderers.command import package_version
 from renderers.output import ExitMeaning, classify
 from renderers.process import run_in_group
 
@@ -69,23 +67,10 @@ def find_x2t() -> str | None:
     return None
 
 
-@lru_cache(maxsize=4)
 def x2t_version(x2t: str) -> str:
     """x2t prints no version; the package around it does."""
-    declared = os.environ.get("ONLYOFFICE_VERSION")
-    if declared:
-        return declared
-    nix = re.search(r"onlyoffice-desktopeditors-([\d.]+)", os.path.realpath(x2t))
-    if nix:
-        return nix.group(1)
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "onlyoffice-desktopeditors"],
-                             capture_output=True, text=True, timeout=30)
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return "unknown (x2t reports no version)"
+    return package_version(x2t, "ONLYOFFICE_VERSION", "onlyoffice-desktopeditors",
+                           "onlyoffice-desktopeditors") or "unknown (x2t reports no version)"
 
 
 def params_xml(source: Path, target: Path, format_code: int, font_dir: str | None,

@@ -10,7 +10,6 @@ or ``WPS_OFFICE_HOME``; pywpsrpc (``pip install pywpsrpc``) must import in this 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, family
 from renderers.base import target_extension
+from renderers.command import package_version
 from renderers.output import ExitMeaning, classify
 from renderers.process import run_in_group
 
@@ -42,23 +42,6 @@ FORMATS = frozenset({"doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt",
 
 def wps_home() -> Path:
     return Path(os.environ.get("WPS_OFFICE_HOME") or DEFAULT_HOME)
-
-
-def _version(home: Path) -> str:
-    declared = os.environ.get("WPS_OFFICE_VERSION")
-    if declared:
-        return declared
-    nix = re.search(r"wpsoffice-([\d.]+)", str(home.resolve()))
-    if nix:
-        return nix.group(1)
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "wps-office"],
-                             capture_output=True, text=True, timeout=30)
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return "unknown"
 
 
 @register
@@ -89,7 +72,8 @@ class WpsOffice(Renderer):
         if probe.returncode != 0:
             return Availability(False, reason="pywpsrpc does not import here (pip install "
                                 "pywpsrpc): " + (probe.stderr.strip().splitlines() or [""])[-1])
-        return Availability(True, version=_version(home), executable=str(home))
+        return Availability(True, version=package_version(
+            str(home), "WPS_OFFICE_VERSION", "wpsoffice", "wps-office") or "unknown", executable=str(home))
 
     def _env(self) -> dict[str, str]:
         home = self.scratch_dir / f"wps-home-{os.getpid()}"

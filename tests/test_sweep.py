@@ -65,8 +65,13 @@ def test_every_document_gets_one_classified_result_per_suite_and_task(swept):
     keys = [(r["corpus"], r["document"], r["suite"], r["task"]) for r in results]
     assert len(keys) == len(set(keys))
     suites = json.loads(_run("suites", "--json").stdout)
-    tasks_per_document = sum(len(s["tasks"]) for s in suites.values() if s["available"])
+    tasks_per_document = sum(len(s["tasks"]) for s in suites.values())
     assert len(results) == _documents() * tasks_per_document
+    for name, suite in suites.items():  # not installed here: said, in every row
+        if not suite["available"]:
+            rows = [r for r in results if r["suite"] == name]
+            assert rows and {r["status"] for r in rows} == {"unavailable"}
+            assert all(r["message"] == suite["reason"] for r in rows)
     for r in results:
         assert r["status"] in STATUSES
         assert (r["grade"] is None) if r["status"] != "ok" else True

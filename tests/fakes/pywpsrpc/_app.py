@@ -78,9 +78,12 @@ class Rpc:
         return S_OK, 0  # no separate process in the stand-in
 
 
-def create(collection: str, formats: dict[int, str]) -> tuple[int, Rpc | None]:
+def create(collection: str, formats: dict[int, str], getter: str) -> tuple[int, Rpc | None]:
+    """An RPC instance whose ``getter`` (getWpsApplication...) returns the application."""
     if os.environ.get("FAKE_WPS_HANG"):  # a WPS that never answers
         time.sleep(3600)
     if environment_problem() is not None:
         return E_FAIL, None
-    return S_OK, Rpc(Application(collection, formats))
+    rpc = Rpc(Application(collection, formats))
+    setattr(rpc, getter, lambda: (S_OK, rpc._application))
+    return S_OK, rpc

@@ -3,7 +3,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from pywpsrpc._app import create
-from pywpsrpc.common import S_OK
 
 etapi = SimpleNamespace(
     XlFixedFormatType=SimpleNamespace(xlTypePDF=0, xlTypeXPS=1),
@@ -13,7 +12,4 @@ _FORMATS = {-1: "pdf", 51: "xlsx", 60: "ods"}
 
 
 def createEtRpcInstance():  # noqa: N802 - pywpsrpc's name
-    hr, rpc = create("Workbooks", _FORMATS)
-    if rpc is not None:
-        rpc.getEtApplication = lambda: (S_OK, rpc._application)
-    return hr, rpc
+    return create("Workbooks", _FORMATS, "getEtApplication")

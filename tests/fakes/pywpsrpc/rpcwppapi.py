@@ -3,7 +3,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from pywpsrpc._app import create
-from pywpsrpc.common import S_OK
 
 wppapi = SimpleNamespace(
     PpSaveAsFileType=SimpleNamespace(ppSaveAsOpenXMLPresentation=24, ppSaveAsPDF=32,
@@ -13,7 +12,4 @@ _FORMATS = {32: "pdf", 24: "pptx", 35: "odp"}
 
 
 def createWppRpcInstance():  # noqa: N802 - pywpsrpc's name
-    hr, rpc = create("Presentations", _FORMATS)
-    if rpc is not None:
-        rpc.getWppApplication = lambda: (S_OK, rpc._application)
-    return hr, rpc
+    return create("Presentations", _FORMATS, "getWppApplication")
