@@ -25,7 +25,7 @@ from harness.grade import grade
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
 from harness.rasterise import get as get_rasteriser
 from harness.truth import SourceTruth, read_truth
-from renderers.base import RenderOutcome, Status, Task, target_extension
+from renderers.base import RenderOutcome, Status, Task
 from renderers.output import pdf_page_count
 
 REPORT_PAGES = 40  # page images kept per document and suite for the report
@@ -228,7 +228,8 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
     """A saved-back file, re-read and checked against the source's truth: what a recipient
     of the file still has."""
     doc = job.document
-    extension = target_extension(Task(job.task), doc.format)
+    # What the suite wrote decides: a document it took for another kind is saved as that kind.
+    extension = outcome.output_path.suffix.lower().lstrip(".")
     folder = job.artifacts_dir / doc.key
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / f"{job.suite}-{job.task}.{extension}"

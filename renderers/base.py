@@ -41,7 +41,7 @@ FAMILIES = {
     "cell": {"xls", "xlsx", "xlsm", "xlt", "xltx", "xltm", "ods", "csv"},
     "slide": {"ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx", "odp"},
 }
-_TARGETS = {
+TARGETS = {
     Task.SAVE: {"word": "docx", "cell": "xlsx", "slide": "pptx"},
     Task.SAVE_ODF: {"word": "odt", "cell": "ods", "slide": "odp"},
 }
@@ -61,7 +61,7 @@ def target_extension(task: Task, source_extension: str) -> str | None:
     if task is Task.SHOW:
         return "pdf"
     kind = family(source_extension)
-    return _TARGETS[task][kind] if kind else None
+    return TARGETS[task][kind] if kind else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from renderers import register
-from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, family
+from renderers.base import TARGETS, Availability, Renderer, RenderOutcome, Status, Task, family
 from renderers.output import classify, finish
 from renderers.process import run_in_group
 from renderers.uno_listener import UnoListener, UnoUnavailable
@@ -81,11 +81,11 @@ _FILTERS: dict[Task, dict[str, tuple[str, dict]]] = {
                 "slide": ("Impress MS PowerPoint 2007 XML", {})},
     Task.SAVE_ODF: {"word": ("writer8", {}), "cell": ("calc8", {}), "slide": ("impress8", {})},
 }
-_EXTENSIONS = {
-    Task.SHOW: dict.fromkeys(("word", "cell", "slide", "draw"), "pdf"),
-    Task.SAVE: {"word": "docx", "cell": "xlsx", "slide": "pptx"},
-    Task.SAVE_ODF: {"word": "odt", "cell": "ods", "slide": "odp"},
-}
+
+
+def _extension(task: Task, kind: str) -> str | None:
+    """What a task writes for a document LibreOffice loaded as ``kind``."""
+    return "pdf" if task is Task.SHOW else TARGETS[task].get(kind)
 
 
 def mode() -> str:
@@ -96,7 +96,7 @@ def mode() -> str:
 def _convert_to(task: Task, kind: str) -> str:
     """The --convert-to argument: extension, filter and, for PDF, its options as JSON."""
     name, data = _FILTERS[task][kind]
-    extension = _EXTENSIONS[task][kind]
+    extension = _extension(task, kind)
     if not data:
         return f"{extension}:{name}"
     options = {k: {"type": "boolean", "value": str(v).lower()} for k, v in data.items()}
@@ -158,20 +158,21 @@ class LibreOffice(Renderer):
         outdir = workdir / "out"
         outdir.mkdir(parents=True, exist_ok=True)
         if mode() == "persistent" and self._listener_problem is None:
-            outcome = self._convert_persistent(document, task, kind, outdir, timeout_seconds)
+            outcome = self._convert_persistent(document, task, outdir, timeout_seconds)
             if outcome is not None:
                 return outcome
         return self._convert_oneshot(document, task, kind, outdir, timeout_seconds)
 
-    def _convert_persistent(self, document: Path, task: Task, kind: str, outdir: Path,
+    def _convert_persistent(self, document: Path, task: Task, outdir: Path,
                             timeout_seconds: float) -> RenderOutcome | None:
         """Through the worker's listener; None when the listener cannot be started."""
         if self._listener is None:
             self._listener = UnoListener(self.availability().executable, self._profile_dir(),
                                          self._env(), RESTART_AFTER_DOCUMENTS)
-        target = outdir / f"{document.stem}.{_EXTENSIONS[task][kind]}"
+        targets = {k: (outdir / f"{document.stem}.{_extension(task, k)}", name, data)
+                   for k, (name, data) in _FILTERS[task].items()}
         try:
-            result = self._listener.convert(document, target, _FILTERS[task], timeout_seconds)
+            result = self._listener.convert(document, targets, timeout_seconds)
         except UnoUnavailable as exc:
             # Remembered for this worker: every later job goes straight to the command line.
             self._listener_problem = str(exc)
@@ -179,9 +180,8 @@ class LibreOffice(Renderer):
             return None
         via = "UNO listener"
         if result.status is Status.OK:
-            extension = _EXTENSIONS[task].get(result.kind or kind, target.suffix[1:])
-            target = target.with_suffix(f".{extension}")
-            return finish(self.label, target, extension, result.seconds, via=via)
+            target = targets[result.kind][0]
+            return finish(self.label, target, target.suffix[1:], result.seconds, via=via)
         if result.status in (Status.CRASHED, Status.TIMED_OUT):
             self._discard_profile()
         return RenderOutcome(result.status, result.message, result.seconds, via=via)
@@ -198,7 +198,7 @@ class LibreOffice(Renderer):
         via = "command line"
         if self._listener_problem:
             via += f" (persistent mode unavailable: {self._listener_problem})"
-        extension = _EXTENSIONS[task][kind]
+        extension = _extension(task, kind)
         outcome = classify(self.label, result, outdir / f"{document.stem}.{extension}",
                            extension, timeout_seconds=timeout_seconds, via=via)
         if outcome.status in (Status.CRASHED, Status.TIMED_OUT):

@@ -141,11 +141,12 @@ class UnoListener:
             self._proc.wait()
         self._proc, self._tag, self._desktop = None, None, None
 
-    def convert(self, source: Path, target: Path, filters: dict[str, tuple[str, dict]],
+    def convert(self, source: Path, targets: dict[str, tuple[Path, str, dict]],
                 timeout_seconds: float) -> UnoResult:
-        """Load source hidden and store it to target with the filter for its kind.
+        """Load source hidden and store it with the filter for the kind it loaded as.
 
-        ``filters`` maps a document kind to (filter name, filter data). Raises UnoUnavailable
+        ``targets`` maps a document kind to (target path, filter name, filter data); the
+        result's ``kind`` says which target was written. Raises UnoUnavailable
         only when the listener cannot be started; everything else is a result.
         """
         if not self.running or self._served >= self.restart_after:
@@ -154,7 +155,7 @@ class UnoListener:
         self._served += 1
         start = time.monotonic()
         box: dict[str, Any] = {}
-        worker = threading.Thread(target=self._convert, args=(source, target, filters, box),
+        worker = threading.Thread(target=self._convert, args=(source, targets, box),
                                   daemon=True)
         worker.start()
         worker.join(timeout_seconds)
@@ -183,7 +184,7 @@ class UnoListener:
         except subprocess.TimeoutExpired:
             return None
 
-    def _convert(self, source: Path, target: Path, filters: dict[str, tuple[str, dict]],
+    def _convert(self, source: Path, targets: dict[str, tuple[Path, str, dict]],
                  box: dict[str, Any]) -> None:
         uno = self._uno
         document = None
@@ -199,11 +200,11 @@ class UnoListener:
             kind = next((k for service, k in _SERVICES if document.supportsService(service)),
                         None)
             box["kind"] = kind
-            if kind not in filters:
+            if kind not in targets:
                 box["error"] = f"LibreOffice loaded it as a {kind or 'unknown'} document, " \
                                "which this task cannot write"
                 return
-            name, data = filters[kind]
+            target, name, data = targets[kind]
             options = dict(FilterName=name, Overwrite=True)
             if data:
                 options["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue",
