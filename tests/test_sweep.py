@@ -87,6 +87,7 @@ def test_probes_are_rendered_faithfully(swept):
                                "deck-features.pptx"}
         for r in probes.values():
             assert r["status"] == "ok" and r["scores"]["text_recall"] == 1.0, r
+            assert r["via"] == "UNO listener", r  # the persistent mode is the default
     shown = {r["document"]: r for r in _results(base, "libreoffice", "show")
              if r["corpus"] == "probes"}
     assert shown["deck-features.pptx"]["scores"]["pages_rendered"] == 3

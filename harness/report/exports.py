@@ -19,6 +19,7 @@ def result_record(r: JobResult) -> dict[str, Any]:
         "suite_version": r.suite_version, "task": r.task, "status": r.status,
         "grade": r.grade, "scores": r.scores, "message": r.message,
         "suite_seconds": round(r.suite_seconds, 3), "total_seconds": round(r.total_seconds, 3),
+        "via": r.details.get("via"),
     }
 
 
