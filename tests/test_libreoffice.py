@@ -20,7 +20,9 @@ pytestmark = [needs_libreoffice, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
 def libreoffice(tmp_path_factory):
-    return renderers.get("libreoffice", tmp_path_factory.mktemp("scratch"))
+    renderer = renderers.get("libreoffice", tmp_path_factory.mktemp("scratch"))
+    yield renderer
+    renderer.close()
 
 
 def test_probe_renders_to_a_pdf(libreoffice, tmp_path):

@@ -69,9 +69,10 @@ def _start_sweep_and_wait_for_a_suite(out: Path) -> tuple[subprocess.Popen, list
     pytest.fail("never saw a worker running a suite")
 
 
-def _scratch_suites() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "soffice.*fidelity-"], capture_output=True,
-                           text=True).stdout.split()
+def _scratch_suites(sweep_pid: int) -> list[int]:
+    """Suites running from this sweep's scratch folder (profiles live there)."""
+    found = subprocess.run(["pgrep", "-f", f"soffice.*fidelity-{sweep_pid}-"],
+                           capture_output=True, text=True).stdout.split()
     return _alive([int(p) for p in found])
 
 
@@ -91,9 +92,9 @@ def test_a_stopped_coordinator_leaves_no_worker_and_no_suite(tmp_path, signal_na
         time.sleep(0.1)
     assert not _alive(workers), "orphan worker processes"
     deadline = time.monotonic() + 10
-    while _scratch_suites() and time.monotonic() < deadline:  # killed ones being reaped
+    while _scratch_suites(sweep.pid) and time.monotonic() < deadline:  # being reaped
         time.sleep(0.1)
-    assert not _scratch_suites(), [_cmdline(p) for p in _scratch_suites()]
+    assert not _scratch_suites(sweep.pid), [_cmdline(p) for p in _scratch_suites(sweep.pid)]
     if signal_name == "KILL":  # no chance to clean up: the next sweep does it
         import tempfile
         leftovers = list(Path(tempfile.gettempdir()).glob(f"fidelity-{sweep.pid}-*"))
