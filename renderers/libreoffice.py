@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 from dataclasses import replace
 from functools import lru_cache
@@ -89,6 +90,21 @@ def _extension(task: Task, kind: str) -> str | None:
     return "pdf" if task is Task.SHOW else TARGETS[task].get(kind)
 
 
+def remove_stale_office_pipes() -> None:
+    """LibreOffice keeps its IPC sockets in /tmp whatever TMPDIR says, and a killed instance
+    leaves them behind; remove those no process listens on any more."""
+    for pipe in Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_*"):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(pipe))
+        except ConnectionRefusedError:
+            pipe.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            probe.close()
+
+
 def mode() -> str:
     chosen = os.environ.get("FIDELITY_LIBREOFFICE_MODE", "persistent").strip().lower()
     return chosen if chosen in MODES else "persistent"
@@ -138,12 +154,11 @@ class LibreOffice(Renderer):
 
     def _discard_profile(self) -> None:
         # A killed instance can leave a profile half-written; the next job starts clean.
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
+        self.close()
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
+        remove_stale_office_pipes()
 
     def _env(self) -> dict[str, str]:
         return dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=str(self._profile_dir()))
@@ -152,6 +167,7 @@ class LibreOffice(Renderer):
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
+            remove_stale_office_pipes()
 
     def convert(self, document: Path, task: Task, workdir: Path,
                 timeout_seconds: float) -> RenderOutcome:

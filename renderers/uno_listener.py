@@ -76,6 +76,17 @@ def import_uno(program_dir: Path | None = None) -> Any:
                          "(Debian: apt-get install python3-uno)")
 
 
+def _wait_for_group_gone(pgid: int, seconds: float = 3.0) -> None:
+    """soffice.bin outlives the launcher by a moment; its sockets close only when it is gone."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
+
+
 @dataclass(frozen=True)
 class UnoResult:
     status: Status
@@ -139,6 +150,7 @@ class UnoListener:
         if self._proc is not None:
             kill_tree(self._proc.pid, self._tag)
             self._proc.wait()
+            _wait_for_group_gone(self._proc.pid)
         self._proc, self._tag, self._desktop = None, None, None
 
     def convert(self, source: Path, targets: dict[str, tuple[Path, str, dict]],
