@@ -24,7 +24,7 @@ from harness.report import build_report
 from harness.report.build import matrix
 from harness.store import Store
 from harness.sweep import ALL_TASKS, SweepSettings, suite_status, sweep
-from renderers.base import Task
+from renderers.base import Status, Task
 from renderers.libreoffice import MODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -96,11 +96,19 @@ def _print_summary(db: Store, run_id: str) -> None:
     for column, justify in (("suite", "left"), ("format", "left"), ("mean grade", "right"),
                             ("graded", "right"), ("ungraded", "right"), ("not ok", "left")):
         table.add_column(column, justify=justify)
+    not_run = {Status.UNSUPPORTED.value, Status.UNAVAILABLE.value}
+    left_out = 0
     for (suite_name, fmt), cell in sorted(cells.items()):
+        if set(cell.statuses) <= not_run:  # nothing ran: said below, not a row each
+            left_out += sum(cell.statuses.values())
+            continue
         table.add_row(suite_name, fmt, f"{cell.mean:.2f}" if cell.mean is not None else "-",
                       str(len(cell.graded)), str(cell.ungraded),
                       ", ".join(f"{k} {v}" for k, v in sorted(cell.failures.items())))
     Console(width=100).print(table)
+    if left_out:
+        print(f"{left_out} result(s) where nothing ran (format not supported, or suite not "
+              "installed here) are left out of this table; `fidelity suites` says why.")
 
 
 @app.command()
