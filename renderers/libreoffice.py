@@ -183,8 +183,12 @@ class LibreOffice(Renderer):
                 # footnotes) while building UI that --convert-to never builds: a crash of
                 # the harness's mode, not of what a user sees. The command line decides.
                 retried = self._convert_oneshot(document, task, kind, outdir, timeout_seconds)
+                log = "\n".join(part for part in (
+                    retried.stderr, outcome.stderr and "--- the UNO listener, before it crashed "
+                    "---\n" + outcome.stderr) if part)
                 return replace(retried, via=f"command line (the UNO listener crashed: "
-                               f"{outcome.message})", seconds=retried.seconds + outcome.seconds)
+                               f"{outcome.message})", seconds=retried.seconds + outcome.seconds,
+                               stderr=log)
         return self._convert_oneshot(document, task, kind, outdir, timeout_seconds)
 
     def _convert_persistent(self, document: Path, task: Task, outdir: Path,
@@ -208,7 +212,8 @@ class LibreOffice(Renderer):
             return finish(self.label, target, target.suffix[1:], result.seconds, via=via)
         if result.status in (Status.CRASHED, Status.TIMED_OUT):
             self._discard_profile()
-        return RenderOutcome(result.status, result.message, result.seconds, via=via)
+        return RenderOutcome(result.status, result.message, result.seconds, via=via,
+                             stderr=result.stderr)
 
     def _convert_oneshot(self, document: Path, task: Task, kind: str, outdir: Path,
                          timeout_seconds: float) -> RenderOutcome:

@@ -83,7 +83,8 @@ atexit.register(kill_active_groups)
 
 
 def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-                capture: bool = True) -> tuple[subprocess.Popen, str]:
+                capture: bool = True, log: Path | None = None,
+                ) -> tuple[subprocess.Popen, str]:
     """Start argv as the leader of a new process group carrying a fresh tag.
 
     The caller ends it with ``kill_tree(proc.pid, tag)``.
@@ -91,9 +92,14 @@ def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str]
     tag = uuid.uuid4().hex
     environment = dict(os.environ if env is None else env)
     environment[TAG_VARIABLE] = tag
-    output = subprocess.PIPE if capture else subprocess.DEVNULL
-    proc = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
-                            stdout=output, stderr=output, start_new_session=True)
+    # A long-lived process writes to a log file instead: a pipe nobody reads would fill up.
+    output = open(log, "ab") if log else (subprocess.PIPE if capture else subprocess.DEVNULL)
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=output, start_new_session=True)
+    finally:
+        if log:
+            output.close()  # the child holds its own descriptor
     _ACTIVE_GROUPS[proc.pid] = tag
     return proc, tag
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from renderers.base import Status
-from renderers.process import kill_tree, start_group
+from renderers.process import STDERR_LIMIT_CHARS, kill_tree, start_group
 
 CONNECT_SECONDS = 60.0
 # Where Debian's python3-uno and LibreOffice's own bundle keep the bridge's Python modules.
@@ -93,6 +93,7 @@ class UnoResult:
     message: str
     seconds: float
     kind: str | None = None  # word / cell / slide / draw, as LibreOffice loaded it
+    stderr: str = ""
 
 
 def _properties(uno: Any, **values: Any) -> tuple:
@@ -112,6 +113,15 @@ class UnoListener:
         self._desktop: Any = None
         self._uno: Any = None
         self._served = 0
+        self.log = profile.parent / f"{profile.name}-listener.log"
+
+    def log_tail(self) -> str:
+        """The end of what the listener printed (a crash's backtrace)."""
+        try:
+            data = self.log.read_bytes()[-STDERR_LIMIT_CHARS:]
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace")
 
     @property
     def running(self) -> bool:
@@ -124,7 +134,8 @@ class UnoListener:
         argv = [self.soffice, f"-env:UserInstallation={url}", "--headless", "--invisible",
                 "--nologo", "--norestore", "--nolockcheck", "--nodefault",
                 f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"]
-        self._proc, self._tag = start_group(argv, env=self.env, capture=False)
+        self.log.unlink(missing_ok=True)
+        self._proc, self._tag = start_group(argv, env=self.env, log=self.log)
         local = self._uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext(
             "com.sun.star.bridge.UnoUrlResolver", local)
@@ -182,7 +193,8 @@ class UnoListener:
             if code is not None or box.get("bridge_lost") or not self.running:
                 self.stop()
                 how = f"exit code {code}" if code is not None else "connection lost"
-                return UnoResult(Status.CRASHED, f"LibreOffice crashed ({how})", seconds)
+                return UnoResult(Status.CRASHED, f"LibreOffice crashed ({how})", seconds,
+                                 stderr=self.log_tail())
             return UnoResult(Status.FAILED, box["error"], seconds, box.get("kind"))
         return UnoResult(Status.OK, "", seconds, box.get("kind"))
 

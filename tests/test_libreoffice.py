@@ -137,6 +137,7 @@ def test_a_listener_killed_mid_document_is_retried_on_the_command_line(tmp_path,
     # The listener's crash is said; the command line gives the document's real outcome.
     assert outcome.status is Status.OK, outcome
     assert outcome.via.startswith("command line (the UNO listener crashed"), outcome.via
+    assert "the UNO listener, before it crashed" in outcome.stderr  # its backtrace is kept
     again = libreoffice.show(PROBES / "word-features.docx", tmp_path / "job2", 120)
     assert again.status is Status.OK and again.via == "UNO listener", again
     libreoffice.close()
