@@ -221,8 +221,6 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
                      time.monotonic() - start, scores, details)
 
 
-
-
 def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
                    start: float) -> JobResult:
     """A saved-back file, re-read and checked against the source's truth: what a recipient
