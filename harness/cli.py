@@ -29,7 +29,8 @@ from renderers.libreoffice import MODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure how faithfully office suites show Microsoft Office documents.")
-corpus_app = typer.Typer(no_args_is_help=True, help="The built-in corpus.")
+corpus_app = typer.Typer(no_args_is_help=True,
+                         help="Corpora: what they hold, and the built-in probes.")
 app.add_typer(corpus_app, name="corpus")
 
 DEFAULT_CORPUS = Path("corpus")
@@ -148,6 +149,56 @@ def suites(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")]
             state = f"not available: {a.reason}"
         tasks = ", ".join(t.value for t in Task if t in renderer.tasks)
         print(f"{name}: {state} [{tasks}]")
+
+
+CorpusOption = Annotated[Optional[list[Path]], typer.Option(
+    "--corpus", help="Corpus folder; repeat for several. Default: the built-in corpus.")]
+
+
+@corpus_app.command("list")
+def corpus_list(
+    corpus: CorpusOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Every document with its provenance and the features detected in its parts."""
+    from harness.corpus.catalogue import describe
+
+    rows = describe(discover(corpus or [DEFAULT_CORPUS]))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(f"{row['corpus']}/{row['path']}\t{row['format']}\t{row['license'] or '-'}\t"
+              f"{'reference' if row['reference_pdf'] else '-'}\t{' '.join(row['features'])}")
+
+
+@corpus_app.command("stats")
+def corpus_stats(
+    corpus: CorpusOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Counts per format and feature, licences, references, and features no document has."""
+    from harness.corpus.catalogue import describe, statistics
+
+    stats = statistics(describe(discover(corpus or [DEFAULT_CORPUS])))
+    if as_json:
+        print(json.dumps(stats, indent=2))
+        return
+    print(f"{stats['documents']} documents, {stats['with_reference_pdf']} with a Microsoft "
+          f"reference PDF; formats: "
+          + ", ".join(f"{k} {v}" for k, v in stats["formats"].items()))
+    print("licences: " + ", ".join(f"{k} {v}" for k, v in stats["licenses"].items()))
+    formats = list(stats["formats"])
+    table = Table(title="documents per format and feature")
+    table.add_column("feature")
+    for fmt in formats:
+        table.add_column(fmt, justify="right")
+    tags = sorted({t for counts in stats["features"].values() for t in counts})
+    for tag in tags:
+        table.add_row(tag, *(str(stats["features"].get(f, {}).get(tag, "")) for f in formats))
+    Console(width=max(100, 30 + 7 * len(formats))).print(table)
+    missing = stats["features_without_document"]
+    print("features with no document: " + (", ".join(missing) if missing else "none"))
 
 
 @corpus_app.command("probes")

@@ -1,0 +1,215 @@
+"""Which features a document exercises, read from its parts (never from its name).
+
+OOXML packages are checked for zip bombs first, then their parts are streamed through the
+safe XML parser and matched against a table of element names and attributes; legacy
+binaries are opened with olefile. Detection never raises: what could not be read becomes an
+``error:*`` tag beside whatever was found.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import olefile
+from lxml import etree
+
+from harness.errors import SourceError
+from harness.truth.container import check_zip
+
+MAX_PART_BYTES = 64 * 1024 * 1024  # a part larger than this is not scanned (error tag)
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+P = "http://schemas.openxmlformats.org/presentationml/2006/main"
+A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+M = "http://schemas.openxmlformats.org/officeDocument/2006/math"
+
+# (namespace, local name) of an element -> the tag it proves.
+_ELEMENTS = {
+    (W, "tbl"): "table", (A, "tbl"): "table", (W, "gridSpan"): "merged-cells",
+    (W, "vMerge"): "merged-cells", (S, "mergeCell"): "merged-cells",
+    (A, "gridSpan"): "merged-cells", (A, "rowSpan"): "merged-cells",
+    (M, "oMath"): "equation", (W, "footnoteReference"): "footnotes",
+    (W, "endnoteReference"): "endnotes", (W, "commentReference"): "comments",
+    (W, "ins"): "tracked-changes", (W, "del"): "tracked-changes",
+    (W, "moveFrom"): "tracked-changes", (W, "moveTo"): "tracked-changes",
+    (W, "fldSimple"): "fields", (W, "fldChar"): "fields", (W, "txbxContent"): "text-boxes",
+    (W, "bidi"): "right-to-left", (W, "rtl"): "right-to-left",
+    (W, "embedRegular"): "embedded-fonts", (W, "drawing"): "images", (A, "blip"): "images",
+    (S, "f"): "formulas", (S, "conditionalFormatting"): "conditional-formatting",
+    (S, "dataValidation"): "data-validation", (S, "definedName"): "defined-names",
+    (S, "numFmt"): "custom-number-formats", (P, "transition"): "transitions",
+    (P, "timing"): "animations", (A, "videoFile"): "media", (A, "audioFile"): "media",
+    (P, "embeddedFont"): "embedded-fonts",
+}
+# Part name patterns -> tag.
+_PARTS = (
+    (re.compile(r"(^|/)charts/chart\d*\.xml$"), "charts"),
+    (re.compile(r"(^|/)diagrams/data\d*\.xml$"), "smartart"),
+    (re.compile(r"(^|/)comments\d*\.xml$|(^|/)comments/"), "comments"),
+    (re.compile(r"vbaProject\.bin$"), "macros"),
+    (re.compile(r"(^|/)pivotTables/"), "pivot-tables"),
+    (re.compile(r"(^|/)externalLinks/"), "external-links"),
+    (re.compile(r"(^|/)notesSlides/"), "notes"),
+    (re.compile(r"(^|/)media/.*\.(mp4|m4v|mov|avi|wmv|mp3|wav|wma|m4a)$", re.I), "media"),
+    (re.compile(r"(^|/)media/.*\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg)$", re.I), "images"),
+    (re.compile(r"(^|/)fonts/.*\.(odttf|ttf|fntdata)$", re.I), "embedded-fonts"),
+    (re.compile(r"^xl/tables/"), "table"),
+    (re.compile(r"^ppt/slideMasters/"), "masters-and-layouts"),
+)
+_SCANNED = re.compile(r"^(word/(document|footnotes|endnotes|header\d*|footer\d*)\.xml"
+                      r"|xl/(workbook|styles|sharedStrings)\.xml|xl/worksheets/sheet\d*\.xml"
+                      r"|ppt/presentation\.xml|ppt/slides/slide\d+\.xml)$")
+LEGACY = {"doc", "dot", "xls", "xlt", "ppt", "pot", "pps"}
+# Tags set by the code below rather than by the tables above.
+_DERIVED = {"nested-tables", "sections", "columns", "table-of-contents", "cjk",
+            "cached-values", "hidden-sheets", "hidden-slides", "multiple-sheets",
+            "external-links", "legacy-binary", "encrypted"}
+KNOWN_FEATURES = frozenset(_ELEMENTS.values()) | {t for _, t in _PARTS} | _DERIVED
+
+
+@dataclass(frozen=True)
+class Features:
+    tags: frozenset[str]
+
+    @property
+    def errors(self) -> list[str]:
+        return sorted(t for t in self.tags if t.startswith("error:"))
+
+
+def detect(path: Path, fmt: str | None = None) -> Features:
+    """The feature tags of one document; never raises for anything the file contains."""
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    tags: set[str] = set()
+    try:
+        if fmt in LEGACY:
+            _legacy(path, tags)
+        else:
+            _package(path, tags)
+    except (OSError, SourceError, zipfile.BadZipFile, ValueError, KeyError) as exc:
+        tags.add(_error_tag(exc))
+    except Exception:  # noqa: BLE001 - a parser's surprise must not stop a corpus scan
+        tags.add("error:unreadable")
+    return Features(frozenset(tags))
+
+
+def _error_tag(exc: Exception) -> str:
+    text = str(exc)
+    if "zip bomb" in text or "refused" in text:
+        return "error:refused-container"
+    if "0 bytes" in text:
+        return "error:empty-file"
+    if "not a zip" in text or isinstance(exc, zipfile.BadZipFile):
+        return "error:not-a-package"
+    return "error:unreadable"
+
+
+def _legacy(path: Path, tags: set[str]) -> None:
+    tags.add("legacy-binary")
+    if not olefile.isOleFile(str(path)):
+        tags.add("error:not-an-ole-file")
+        return
+    with olefile.OleFileIO(str(path)) as ole:
+        streams = {"/".join(entry).lower() for entry in ole.listdir(streams=True,
+                                                                   storages=True)}
+    if any(s.startswith(("macros", "_vba_project_cur", "vba")) or "/vba" in s
+           for s in streams):
+        tags.add("macros")
+    if "encryptioninfo" in streams or "encryptedpackage" in streams:
+        tags.add("encrypted")
+
+
+def _package(path: Path, tags: set[str]) -> None:
+    if olefile.isOleFile(str(path)):  # an encrypted OOXML is an OLE container
+        tags.add("encrypted")
+        return
+    check_zip(path)
+    with zipfile.ZipFile(path) as package:
+        infos = package.infolist()
+        names = [info.filename for info in infos]
+        for name in names:
+            for pattern, tag in _PARTS:
+                if pattern.search(name):
+                    tags.add(tag)
+        sheets = [n for n in names if re.match(r"^xl/worksheets/sheet\d*\.xml$", n)]
+        if len(sheets) > 1:
+            tags.add("multiple-sheets")
+        for info in infos:
+            if info.filename.endswith(".rels"):
+                data = _read(package, info, tags)
+                if data and b'TargetMode="External"' in data and b"hyperlink" not in data:
+                    tags.add("external-links")
+            elif _SCANNED.match(info.filename):
+                data = _read(package, info, tags)
+                if data:
+                    _scan(data, info.filename, tags)
+
+
+def _read(package: zipfile.ZipFile, info: zipfile.ZipInfo, tags: set[str]) -> bytes | None:
+    if info.file_size > MAX_PART_BYTES:
+        tags.add("error:part-too-large")
+        return None
+    return package.read(info)
+
+
+def _scan(data: bytes, part: str, tags: set[str]) -> None:
+    sections = 0
+    # Events are read after the whole part was fed, so each element is as complete as the
+    # part allows; "start" events also report elements a truncated part never closes.
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True,
+                                 load_dtd=False, huge_tree=False)
+    table_depth = 0
+    try:
+        parser.feed(data)
+        parser.close()
+    except etree.XMLSyntaxError:
+        tags.add("error:malformed-xml")
+    for _, element in parser.read_events():
+        tag = element.tag
+        if not isinstance(tag, str) or not tag.startswith("{"):
+            continue
+        namespace, local = tag[1:].split("}", 1)
+        found = _ELEMENTS.get((namespace, local))
+        if found:
+            tags.add(found)
+        if namespace == W:
+            if local == "tbl":
+                table_depth = sum(1 for a in element.iterancestors(f"{{{W}}}tbl")) + 1
+                if table_depth > 1:
+                    tags.add("nested-tables")
+            elif local == "sectPr":
+                sections += 1
+            elif local == "cols" and int(element.get(f"{{{W}}}num", "1") or 1) > 1:
+                tags.add("columns")
+            elif local == "instrText" and "TOC" in (element.text or ""):
+                tags.add("table-of-contents")
+            elif local == "t":
+                _script(element.text, tags)
+        elif local == "t" and namespace in (S, A):
+            _script(element.text, tags)
+        elif namespace == S and local == "c" and element.find(f"{{{S}}}f") is not None:
+            if element.find(f"{{{S}}}v") is not None:
+                tags.add("cached-values")
+        elif namespace == S and local == "sheet" and element.get("state") in ("hidden",
+                                                                           "veryHidden"):
+            tags.add("hidden-sheets")
+        elif namespace == P and local == "sld" and element.get("show") in ("0", "false"):
+            tags.add("hidden-slides")
+        elif namespace == A and local == "pPr" and element.get("rtl") in ("1", "true"):
+            tags.add("right-to-left")
+    if sections > 1:
+        tags.add("sections")
+
+
+def _script(text: str | None, tags: set[str]) -> None:
+    if not text:
+        return
+    if CJK.search(text):
+        tags.add("cjk")
+    if RTL.search(text):
+        tags.add("right-to-left")
