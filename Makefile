@@ -28,6 +28,7 @@ sweep: setup
 	@echo "open reports/latest/index.html"
 
 test: setup
+	$(BIN)/fidelity corpus validate
 	$(BIN)/python -m pytest -q
 
 probes: venv

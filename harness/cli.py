@@ -1,6 +1,6 @@
 """The `fidelity` command. Exit codes: 0 done, 2 usage error, 3 nothing to do, 4 result store
-error, 70 internal error, 130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document
-is a result, not an exit code."""
+error, 5 corpus refused a change or is invalid, 70 internal error, 130 interrupted (Ctrl-C or
+SIGTERM). A suite failing on a document is a result, not an exit code."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rich.table import Table
 import renderers
 from harness import PIPELINE_VERSION, __version__
 from harness.corpus import discover
-from harness.errors import FidelityError, UsageError
+from harness.errors import CorpusError, FidelityError, UsageError
 from harness.report import build_report
 from harness.report.build import matrix
 from harness.store import Store
@@ -201,16 +201,61 @@ def corpus_stats(
     print("features with no document: " + (", ".join(missing) if missing else "none"))
 
 
+@corpus_app.command("add")
+def corpus_add(
+    files: Annotated[list[Path], typer.Argument(help="Documents to add.")],
+    source: Annotated[str, typer.Option(help="Where it comes from: a URL, or 'generated'.")]
+        = "",
+    license: Annotated[str, typer.Option("--license", help="SPDX licence expression.")] = "",
+    reference: Annotated[Optional[Path], typer.Option(
+        help="Microsoft-rendered PDF of the (single) document.")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option(help="Feature tag added by hand.")]
+        = None,
+    malformed: Annotated[bool, typer.Option(help="Broken on purpose: accept it unreadable.")]
+        = False,
+    notes: Annotated[str, typer.Option(help="Free text kept in the metadata.")] = "",
+    corpus: Annotated[Path, typer.Option(help="The corpus to add to.")] = DEFAULT_CORPUS,
+) -> None:
+    """Copy documents into the corpus with their provenance, licence and detected features.
+    Refuses (exit 5, nothing written) duplicates, missing or non-SPDX licences, files that do
+    not open (unless --malformed) and references that are not PDFs."""
+    from harness.corpus.metadata import add
+
+    for entry in add(corpus, list(files), source=source, license=license, reference=reference,
+                     tags=tuple(tag or ()), malformed=malformed, notes=notes):
+        print(f"added {entry.path} ({entry.format}, {entry.license}): "
+              f"{' '.join(entry.features) or 'no feature detected'}")
+
+
+@corpus_app.command("validate")
+def corpus_validate(
+    corpus: Annotated[Path, typer.Option(help="The corpus to check.")] = DEFAULT_CORPUS,
+) -> None:
+    """Hashes match, licences are SPDX, files exist, no duplicates, no unlisted document, the
+    manifest's schema is valid. Exit 5 when anything differs."""
+    from harness.corpus.metadata import validate
+
+    problems = validate(corpus)
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise CorpusError(f"{len(problems)} problem(s) in {corpus}")
+    print(f"{corpus}: valid")
+
+
 @corpus_app.command("probes")
 def corpus_probes(
     out: Annotated[Path, typer.Option(help="Where the probes are written.")]
         = DEFAULT_CORPUS / "probes",
 ) -> None:
     """Regenerate the built-in feature probes and their expectations, byte for byte."""
+    from harness.corpus.metadata import record_probes
     from harness.corpus.probes import write_probes
 
-    for path in write_probes(out):
+    written = write_probes(out)
+    for path in written:
         print(path)
+    print(record_probes(out.parent, written))
 
 
 @app.command()

@@ -28,6 +28,13 @@ class StoreError(FidelityError):
     exit_code = 4
 
 
+class CorpusError(FidelityError):
+    """A corpus refused a change (duplicate, no licence, unreadable file) or its metadata is
+    invalid; nothing was written."""
+
+    exit_code = 5
+
+
 class SourceError(FidelityError):
     """A source document cannot be read; caught per document and turned into a result."""
 

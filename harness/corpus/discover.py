@@ -62,6 +62,13 @@ def sha256_of(path: Path) -> str:
 
 
 def _manifest(root: Path) -> dict[str, dict[str, str]]:
+    """Provenance per path: from corpus.toml (this project's format), else MANIFEST.tsv."""
+    from harness.corpus.metadata import provenance  # noqa: PLC0415 - it imports this module
+
+    recorded = provenance(root)
+    if recorded:
+        return {path: {"license": lic, "source_repo": source}
+                for path, (lic, source) in recorded.items()}
     manifest = root / "MANIFEST.tsv"
     if not manifest.is_file():
         return {}

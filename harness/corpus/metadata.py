@@ -1,0 +1,246 @@
+"""The corpus's own metadata: one reviewable TOML manifest, ``corpus.toml``, at its root.
+
+One manifest rather than a file per document: a contribution is one diff in one file, and
+duplicates (same hash) are visible in one place. Entries are kept sorted by path and written
+deterministically, so regenerating changes nothing that did not change.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from license_expression import get_spdx_licensing
+
+from harness.corpus.discover import OFFICE_FORMATS, sha256_of
+from harness.corpus.features import detect
+from harness.errors import CorpusError, SourceError
+from renderers.msoffice import REFERENCE_SUFFIX, producer_of
+from renderers.output import pdf_page_count
+
+MANIFEST_NAME = "corpus.toml"
+SCHEMA_VERSION = 1
+CONTRIBUTED = "contributed"
+_FIELDS = {"id", "path", "format", "source", "license", "features", "tags", "malformed",
+           "notes", "expected", "reference"}
+_REQUIRED = {"id", "path", "format", "source", "license"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str  # sha256 of the file
+    path: str  # relative to the corpus root
+    format: str
+    source: str  # a URL, or "generated"
+    license: str  # an SPDX expression
+    features: tuple[str, ...] = ()  # detected from the file's parts
+    tags: tuple[str, ...] = ()  # added by hand
+    malformed: bool = False  # broken on purpose
+    notes: str = ""
+    expected: str = ""  # a probe's known content (path of its .expected.json)
+    reference: dict[str, str] = field(default_factory=dict)  # {"path", "producer"}
+
+    def record(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["features"], data["tags"] = list(self.features), list(self.tags)
+        return {k: v for k, v in data.items() if v not in ("", {}, [], False) or k in _REQUIRED}
+
+
+def license_problem(expression: str | None) -> str | None:
+    if not expression or not expression.strip():
+        return "no licence given (an SPDX expression such as CC-BY-4.0 is required)"
+    errors = get_spdx_licensing().validate(expression).errors
+    return f"licence {expression!r} is not an SPDX expression: {'; '.join(errors)}" \
+        if errors else None
+
+
+def load(root: Path) -> list[Entry]:
+    """The manifest's entries; an absent manifest is an empty corpus."""
+    manifest = root / MANIFEST_NAME
+    if not manifest.is_file():
+        return []
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{manifest} is not valid TOML: {exc}") from None
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise CorpusError(f"{manifest}: schema_version must be {SCHEMA_VERSION}")
+    entries = []
+    for number, record in enumerate(data.get("document", []), start=1):
+        unknown = set(record) - _FIELDS
+        missing = _REQUIRED - set(record)
+        if unknown or missing:
+            raise CorpusError(f"{manifest}: document {number} has "
+                              + "; ".join(filter(None, [
+                                  f"unknown keys {sorted(unknown)}" if unknown else "",
+                                  f"missing keys {sorted(missing)}" if missing else ""])))
+        entries.append(Entry(**{**record, "features": tuple(record.get("features", ())),
+                                "tags": tuple(record.get("tags", ()))}))
+    return entries
+
+
+def save(root: Path, entries: list[Entry]) -> Path:
+    manifest = root / MANIFEST_NAME
+    text = ("# The corpus's documents: provenance, licence, features.\n# Written by "
+            "`fidelity corpus add` and `fidelity corpus probes`; hand edits\n# to tags and "
+            "notes are kept.\n" + tomli_w.dumps({
+                "schema_version": SCHEMA_VERSION,
+                "document": [e.record() for e in sorted(entries, key=lambda e: e.path)]}))
+    temporary = manifest.with_suffix(".toml.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, manifest)
+    return manifest
+
+
+def opening_problem(path: Path, fmt: str) -> str | None:
+    """Why a document does not open as what its extension says, or None."""
+    from harness.truth import read_truth
+
+    features = detect(path, fmt)
+    if features.errors:
+        return f"it does not open ({', '.join(features.errors)})"
+    try:
+        read_truth(path, fmt)
+    except SourceError as exc:
+        return f"it does not open ({exc})"
+    return None
+
+
+def entry_for(root: Path, path: Path, *, source: str, license: str, tags: tuple[str, ...] = (),
+              malformed: bool = False, notes: str = "", expected: str = "") -> Entry:
+    reference = path.with_name(path.stem + REFERENCE_SUFFIX)
+    fmt = path.suffix.lower().lstrip(".")
+    return Entry(
+        id=sha256_of(path), path=path.relative_to(root).as_posix(), format=fmt, source=source,
+        license=license, features=tuple(sorted(detect(path, fmt).tags)), tags=tuple(tags),
+        malformed=malformed, notes=notes, expected=expected,
+        reference={"path": reference.relative_to(root).as_posix(),
+                   "producer": producer_of(reference) or "unknown"}
+        if reference.is_file() else {})
+
+
+def add(root: Path, files: list[Path], *, source: str, license: str,
+        reference: Path | None = None, tags: tuple[str, ...] = (), malformed: bool = False,
+        notes: str = "") -> list[Entry]:
+    """Copy documents into the corpus and record them; all or nothing."""
+    problem = license_problem(license)
+    if problem:
+        raise CorpusError(f"refused: {problem}")
+    if not source.strip():
+        raise CorpusError("refused: no source given (a URL, or 'generated')")
+    if reference is not None and len(files) != 1:
+        raise CorpusError("refused: --reference goes with exactly one document")
+    if reference is not None and pdf_page_count(reference)[0] == 0:
+        raise CorpusError(f"refused: the reference {reference} is not a readable PDF")
+    entries = load(root)
+    known = {e.id: e.path for e in entries}
+    folder = root / CONTRIBUTED
+    plans: list[tuple[Path, Path]] = []
+    for file in files:
+        fmt = file.suffix.lower().lstrip(".")
+        if not file.is_file():
+            raise CorpusError(f"refused: {file} is not a file")
+        if fmt not in OFFICE_FORMATS:
+            raise CorpusError(f"refused: {file.name} is not an Office document by its extension")
+        digest = sha256_of(file)
+        if digest in known:
+            raise CorpusError(f"refused: {file.name} is already in the corpus as {known[digest]}")
+        if not malformed:
+            why = opening_problem(file, fmt)
+            if why:
+                raise CorpusError(f"refused: {file.name}: {why}; add --malformed if it is "
+                                  "broken on purpose")
+        target = folder / file.name
+        if target.exists() or any(t == target for _, t in plans):
+            raise CorpusError(f"refused: {target} already exists; rename the file")
+        known[digest] = target.relative_to(root).as_posix()
+        plans.append((file, target))
+    added = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, target in plans:
+        shutil.copyfile(file, target)
+        if reference is not None:
+            shutil.copyfile(reference, target.with_name(target.stem + REFERENCE_SUFFIX))
+        added.append(entry_for(root, target, source=source, license=license, tags=tags,
+                               malformed=malformed, notes=notes))
+    save(root, entries + added)
+    return added
+
+
+def refresh(root: Path, entry: Entry) -> Entry:
+    """The entry with its hash, features and reference read again from the file."""
+    fresh = entry_for(root, root / entry.path, source=entry.source, license=entry.license,
+                      tags=entry.tags, malformed=entry.malformed, notes=entry.notes,
+                      expected=entry.expected)
+    return replace(entry, id=fresh.id, features=fresh.features, reference=fresh.reference)
+
+
+def validate(root: Path) -> list[str]:
+    """Every way the corpus differs from what its manifest says; empty when it agrees."""
+    try:
+        entries = load(root)
+    except CorpusError as exc:
+        return [str(exc)]
+    if not (root / MANIFEST_NAME).is_file():
+        return [f"{root / MANIFEST_NAME} is missing"]
+    problems = []
+    seen_ids: dict[str, str] = {}
+    seen_paths: set[str] = set()
+    for e in entries:
+        path = root / e.path
+        if e.path in seen_paths:
+            problems.append(f"{e.path}: listed twice")
+        seen_paths.add(e.path)
+        if e.id in seen_ids:
+            problems.append(f"{e.path}: same content as {seen_ids[e.id]} (duplicate)")
+        seen_ids[e.id] = e.path
+        if not path.is_file():
+            problems.append(f"{e.path}: file missing")
+            continue
+        if sha256_of(path) != e.id:
+            problems.append(f"{e.path}: sha256 differs from the manifest's id")
+        if e.format != path.suffix.lower().lstrip("."):
+            problems.append(f"{e.path}: format {e.format} does not match its extension")
+        why = license_problem(e.license)
+        if why:
+            problems.append(f"{e.path}: {why}")
+        if e.reference and not (root / e.reference.get("path", "")).is_file():
+            problems.append(f"{e.path}: reference PDF {e.reference.get('path')} missing")
+        if e.expected and not (root / e.expected).is_file():
+            problems.append(f"{e.path}: expected content {e.expected} missing")
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*")
+               if p.is_file() and p.suffix.lower().lstrip(".") in OFFICE_FORMATS}
+    problems += [f"{p}: in the corpus folder but not in {MANIFEST_NAME}"
+                 for p in sorted(on_disk - seen_paths)]
+    return problems
+
+
+PROBE_LICENSE = "CC0-1.0"
+
+
+def record_probes(root: Path, written: list[Path]) -> Path:
+    """Upsert the generated probes' entries (hand-added tags and notes kept)."""
+    from harness.corpus.probes import expectation_path  # noqa: PLC0415 - heavy imports
+    entries = {e.path: e for e in load(root)}
+    for path in written:
+        if path.suffix.lower().lstrip(".") not in OFFICE_FORMATS:
+            continue
+        relpath = path.resolve().relative_to(root.resolve()).as_posix()
+        old = entries.get(relpath)
+        expected = expectation_path(path)
+        entries[relpath] = entry_for(
+            root.resolve(), path.resolve(), source="generated", license=PROBE_LICENSE,
+            tags=old.tags if old else (), notes=old.notes if old else "",
+            expected=expected.resolve().relative_to(root.resolve()).as_posix()
+            if expected.is_file() else "")
+    return save(root, list(entries.values()))
+
+
+def provenance(root: Path) -> dict[str, tuple[str, str]]:
+    """path -> (licence, source) from the manifest, for discovery; {} when there is none."""
+    return {e.path: (e.license, e.source) for e in load(root)}
