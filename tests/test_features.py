@@ -92,3 +92,12 @@ def test_corpus_stats_counts_features_per_format():
     stats = json.loads(out.stdout)
     assert stats["documents"] == 3 and stats["features"]["docx"]["footnotes"] == 1
     assert "pivot-tables" in stats["features_without_document"]
+
+
+def test_weights_are_feature_shares_and_configuration_overrides_them(tmp_path):
+    from harness.config import feature_weights, load_settings
+
+    (tmp_path / "fidelity.toml").write_text("[feature_weights]\ntable = 2.5\n")
+    weights = feature_weights({"table": 2, "charts": 1, "error:not-a-package": 1}, 4,
+                              load_settings(tmp_path)["feature_weights"])
+    assert weights == {"table": 2.5, "charts": 0.25}

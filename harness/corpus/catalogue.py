@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from harness.config import feature_weights, load_settings
 from harness.corpus.discover import Document
 from harness.corpus.features import KNOWN_FEATURES, detect
 
@@ -27,6 +28,9 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         per_format[row["format"]].update(row["features"])
     present = {tag for counts in per_format.values() for tag in counts}
+    overall: Counter[str] = Counter()
+    for counts in per_format.values():
+        overall.update(counts)
     return {
         "documents": len(rows),
         "formats": dict(sorted(Counter(r["format"] for r in rows).items())),
@@ -34,4 +38,7 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "licenses": dict(Counter(r["license"] or "(none)" for r in rows).most_common()),
         "features": {fmt: dict(sorted(c.items())) for fmt, c in sorted(per_format.items())},
         "features_without_document": sorted(KNOWN_FEATURES - present),
+        # How common each feature is: the report's weights (overridable: feature_weights).
+        "weights": feature_weights(dict(overall), len(rows),
+                                   load_settings().get("feature_weights")),
     }
