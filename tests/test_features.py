@@ -90,7 +90,8 @@ def test_corpus_stats_counts_features_per_format():
     out = subprocess.run([sys.executable, "-m", "harness", "corpus", "stats", "--json"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     stats = json.loads(out.stdout)
-    assert stats["documents"] == 3 and stats["features"]["docx"]["footnotes"] == 1
+    assert stats["documents"] == 6 and stats["features"]["docx"]["footnotes"] == 1
+    assert stats["features"]["docx"]["tracked-changes"] == 1
     assert "pivot-tables" in stats["features_without_document"]
 
 

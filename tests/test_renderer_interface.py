@@ -85,7 +85,7 @@ def test_documented_exit_codes_win_over_the_generic_rules(tmp_path):
     assert "cells lost" in kept.message
 
 
-def test_odf_reader_keeps_headers_footnotes_and_spaces(tmp_path):
+def test_odf_reader_keeps_headers_footnotes_and_spaces_and_leaves_comments_out(tmp_path):
     odt = tmp_path / "doc.odt"
     text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
     office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -94,7 +94,8 @@ def test_odf_reader_keeps_headers_footnotes_and_spaces(tmp_path):
         package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
         package.writestr("content.xml", (
             f'<office:document-content xmlns:office="{office}" xmlns:text="{text}">'
-            "<office:body><office:text><text:p>one<text:s/>two<text:note><text:note-body>"
+            "<office:body><office:text><text:p><office:annotation><text:p>a comment"
+            "</text:p></office:annotation>one<text:s/>two<text:note><text:note-body>"
             "<text:p>foot note</text:p></text:note-body></text:note></text:p>"
             "</office:text></office:body></office:document-content>"))
         package.writestr("styles.xml", (

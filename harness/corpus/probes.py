@@ -269,10 +269,16 @@ def expectation_path(document: Path) -> Path:
     return document.with_name(document.name + ".expected.json")
 
 
+def all_probes() -> dict[str, Callable[[], tuple[bytes, dict[str, Any]]]]:
+    from harness.corpus.feature_probes import MORE_PROBES  # noqa: PLC0415 - it imports this
+
+    return {**PROBES, **MORE_PROBES}
+
+
 def write_probes(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in PROBES.items():
+    for name, build in all_probes().items():
         data, expected = build()
         target = folder / name
         target.write_bytes(data)

@@ -23,7 +23,10 @@ _STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
 _PRESENTATION = "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0"
 _BLOCKS = {f"{{{_TEXT}}}p", f"{{{_TEXT}}}h"}
 _SPACES = {f"{{{_TEXT}}}s", f"{{{_TEXT}}}tab", f"{{{_TEXT}}}line-break"}
-_SKIPPED = {f"{{{_PRESENTATION}}}notes", f"{{{_TEXT}}}tracked-changes"}
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+# Not part of the page: speaker notes, deleted text kept for tracking, comments.
+_SKIPPED = {f"{{{_PRESENTATION}}}notes", f"{{{_TEXT}}}tracked-changes",
+            f"{{{_OFFICE}}}annotation"}
 
 
 def _own_text(element: etree._Element, nested: list[etree._Element]) -> str:
@@ -86,7 +89,7 @@ def read(path: Path) -> SourceTruth:
             margins = _headers_and_footers(package)
     except KeyError:
         raise SourceError("could not read: the package has no content.xml") from None
-    body = root.find(f"{{urn:oasis:names:tc:opendocument:xmlns:office:1.0}}body")
+    body = root.find(f"{{{_OFFICE}}}body")
     if body is None:
         raise SourceError("could not read: content.xml has no office:body")
     facts: dict[str, int | str | bool] = {
