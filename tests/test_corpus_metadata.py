@@ -99,3 +99,14 @@ def test_manifest_round_trips(tmp_path):
     root = tmp_path / "c"
     added = add(root, [WORD], source="generated", license="MIT", notes="a note")
     assert load(root) == added
+
+
+def test_a_manifest_tsv_corpus_is_validated_too(tmp_path):
+    shutil.copyfile(WORD, tmp_path / "a.docx")
+    shutil.copyfile(WORD, tmp_path / "b.docx")
+    (tmp_path / "MANIFEST.tsv").write_text(
+        "path\tlicense\tsha256\n"
+        f"a.docx\tMIT\t{'0' * 64}\n"
+        "b.docx\t\t\n")
+    problems = "\n".join(validate(tmp_path))
+    assert "a.docx: sha256 differs" in problems and "b.docx: no licence" in problems

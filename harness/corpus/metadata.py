@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -172,12 +172,15 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
     return added
 
 
-def refresh(root: Path, entry: Entry) -> Entry:
-    """The entry with its hash, features and reference read again from the file."""
-    fresh = entry_for(root, root / entry.path, source=entry.source, license=entry.license,
-                      tags=entry.tags, malformed=entry.malformed, notes=entry.notes,
-                      expected=entry.expected)
-    return replace(entry, id=fresh.id, features=fresh.features, reference=fresh.reference)
+def _tsv_entries(root: Path) -> list[Entry]:
+    """A MANIFEST.tsv (path, license, sha256, source_repo...) read as manifest entries."""
+    import csv  # noqa: PLC0415
+
+    with (root / "MANIFEST.tsv").open(newline="", encoding="utf-8") as fh:
+        return [Entry(id=row.get("sha256") or "", path=row["path"],
+                      format=row.get("format") or Path(row["path"]).suffix.lstrip("."),
+                      source=row.get("source_repo") or "", license=row.get("license") or "")
+                for row in csv.DictReader(fh, delimiter="\t") if row.get("path")]
 
 
 def validate(root: Path) -> list[str]:
@@ -187,7 +190,10 @@ def validate(root: Path) -> list[str]:
     except CorpusError as exc:
         return [str(exc)]
     if not (root / MANIFEST_NAME).is_file():
-        return [f"{root / MANIFEST_NAME} is missing"]
+        if (root / "MANIFEST.tsv").is_file():
+            entries = _tsv_entries(root)
+        else:
+            return [f"{root / MANIFEST_NAME} is missing (and there is no MANIFEST.tsv)"]
     problems = []
     seen_ids: dict[str, str] = {}
     seen_paths: set[str] = set()
@@ -196,13 +202,15 @@ def validate(root: Path) -> list[str]:
         if e.path in seen_paths:
             problems.append(f"{e.path}: listed twice")
         seen_paths.add(e.path)
-        if e.id in seen_ids:
+        if e.id and e.id in seen_ids:
             problems.append(f"{e.path}: same content as {seen_ids[e.id]} (duplicate)")
-        seen_ids[e.id] = e.path
+        seen_ids.setdefault(e.id, e.path)
         if not path.is_file():
             problems.append(f"{e.path}: file missing")
             continue
-        if sha256_of(path) != e.id:
+        if not e.id:
+            problems.append(f"{e.path}: no sha256 recorded")
+        elif sha256_of(path) != e.id:
             problems.append(f"{e.path}: sha256 differs from the manifest's id")
         if e.format != path.suffix.lower().lstrip("."):
             problems.append(f"{e.path}: format {e.format} does not match its extension")
@@ -215,7 +223,8 @@ def validate(root: Path) -> list[str]:
             problems.append(f"{e.path}: expected content {e.expected} missing")
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*")
                if p.is_file() and p.suffix.lower().lstrip(".") in OFFICE_FORMATS}
-    problems += [f"{p}: in the corpus folder but not in {MANIFEST_NAME}"
+    listed_in = MANIFEST_NAME if (root / MANIFEST_NAME).is_file() else "MANIFEST.tsv"
+    problems += [f"{p}: in the corpus folder but not in {listed_in}"
                  for p in sorted(on_disk - seen_paths)]
     return problems
 
