@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.pipeline import TASK_SHOW, JobResult
 from harness.report.exports import write_csv, write_json
-from harness.store import Run, Store
+from harness.store import Store
 from harness.sweep import artifacts_root
 from renderers.base import Status
 
