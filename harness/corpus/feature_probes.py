@@ -17,10 +17,6 @@ import docx
 import openpyxl
 import pptx
 from docx.enum.section import WD_SECTION
-from docx.opc.constants import CONTENT_TYPE as CT
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
 from docx.oxml import parse_xml
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
@@ -32,7 +28,8 @@ from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Cm
 
-from harness.corpus.probes import FIXED_DATE, _normalise_zip
+from harness.corpus.probes import (FIXED_DATE, _normalise_zip, add_note_reference,
+                                    add_notes_part)
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _M = "http://schemas.openxmlformats.org/officeDocument/2006/math"
@@ -62,19 +59,6 @@ def _run(text: str) -> str:
     return f'<w:r {_NS}><w:t xml:space="preserve">{text}</w:t></w:r>'
 
 
-def _endnotes_part(document: docx.document.Document, text: str) -> None:
-    xml = (f'<w:endnotes {_NS}>'
-           '<w:endnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
-           '</w:endnote><w:endnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
-           '<w:continuationSeparator/></w:r></w:p></w:endnote>'
-           '<w:endnote w:id="1"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
-           f'<w:endnoteRef/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p>'
-           '</w:endnote></w:endnotes>')
-    part = Part(PackURI("/word/endnotes.xml"), CT.WML_ENDNOTES, xml.encode(),
-                document.part.package)
-    document.part.relate_to(part, RT.ENDNOTES)
-
-
 def build_review_docx() -> tuple[bytes, dict[str, Any]]:
     t = REVIEW
     document = docx.Document()
@@ -89,9 +73,8 @@ def build_review_docx() -> tuple[bytes, dict[str, Any]]:
         f'<w:del {_NS} w:id="102" w:author="Probe" w:date="2024-01-01T00:00:00Z"><w:r>'
         f'<w:delText xml:space="preserve"> {t["deleted"]}</w:delText></w:r></w:del>'))
     anchor = document.add_paragraph(t["endnote_anchor"])
-    anchor._p.append(parse_xml(f'<w:r {_NS}><w:rPr><w:vertAlign w:val="superscript"/>'
-                               '</w:rPr><w:endnoteReference w:id="1"/></w:r>'))
-    _endnotes_part(document, t["endnote"])
+    add_note_reference(anchor, "endnote")
+    add_notes_part(document, "endnote", t["endnote"])
     document.add_paragraph(t["equation_intro"])._p.append(parse_xml(
         f'<m:oMath xmlns:m="{_M}"><m:r><m:t>x=a+b</m:t></m:r></m:oMath>'))
     field = document.add_paragraph(t["field"] + " ")

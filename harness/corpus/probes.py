@@ -92,20 +92,27 @@ DOCX_TEXT = {
 }
 
 
-def _add_footnote(document: docx.document.Document, paragraph, text: str) -> None:
-    xml = (f'<w:footnotes xmlns:w="{_W}">'
-           '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
-           '</w:footnote><w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
-           '<w:continuationSeparator/></w:r></w:p></w:footnote>'
-           '<w:footnote w:id="1"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
-           f'<w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p>'
-           '</w:footnote></w:footnotes>')
-    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, xml.encode(),
+def add_notes_part(document: docx.document.Document, kind: str, text: str) -> None:
+    """A footnotes or endnotes part holding one note (id 1), written raw: python-docx
+    cannot author notes."""
+    xml = (f'<w:{kind}s xmlns:w="{_W}">'
+           f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+           f'</w:{kind}><w:{kind} w:type="continuationSeparator" w:id="0"><w:p><w:r>'
+           f'<w:continuationSeparator/></w:r></w:p></w:{kind}>'
+           f'<w:{kind} w:id="1"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
+           f'<w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p>'
+           f'</w:{kind}></w:{kind}s>')
+    content_type, reltype = {"footnote": (CT.WML_FOOTNOTES, RT.FOOTNOTES),
+                             "endnote": (CT.WML_ENDNOTES, RT.ENDNOTES)}[kind]
+    part = Part(PackURI(f"/word/{kind}s.xml"), content_type, xml.encode(),
                 document.part.package)
-    document.part.relate_to(part, RT.FOOTNOTES)
+    document.part.relate_to(part, reltype)
+
+
+def add_note_reference(paragraph, kind: str) -> None:
     paragraph._p.append(parse_xml(
         f'<w:r xmlns:w="{_W}"><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
-        '<w:footnoteReference w:id="1"/></w:r>'))
+        f'<w:{kind}Reference w:id="1"/></w:r>'))
 
 
 def build_docx() -> tuple[bytes, dict[str, Any]]:
@@ -131,7 +138,8 @@ def build_docx() -> tuple[bytes, dict[str, Any]]:
                 table.cell(r, c).text = value
     table.cell(0, 0).merge(table.cell(0, 1))
     anchor = document.add_paragraph(t["footnote_anchor"])
-    _add_footnote(document, anchor, t["footnote"])
+    add_notes_part(document, "footnote", t["footnote"])
+    add_note_reference(anchor, "footnote")
     document.add_picture(io.BytesIO(probe_image()), width=Cm(6))
     document.add_paragraph(t["closing"])
     out = io.BytesIO()
