@@ -38,6 +38,7 @@ _NS = f'xmlns:w="{_W}"'
 
 REVIEW = {
     "heading": "Fidelity probe: review and layout features",
+    "toc": "Contents entry kept from the last update",
     "commented": "This sentence carries a reviewer comment.",
     "comment": "Reviewer remark kept out of the printed page.",
     "tracked": "Tracked sentence with",
@@ -63,6 +64,13 @@ def build_review_docx() -> tuple[bytes, dict[str, Any]]:
     t = REVIEW
     document = docx.Document()
     document.core_properties.created = document.core_properties.modified = FIXED_DATE
+    toc = document.add_paragraph()
+    for xml in ('<w:r {ns}><w:fldChar w:fldCharType="begin"/></w:r>',
+                '<w:r {ns}><w:instrText xml:space="preserve"> TOC \\o "1-3" \\h </w:instrText></w:r>',
+                '<w:r {ns}><w:fldChar w:fldCharType="separate"/></w:r>',
+                _run(t["toc"]).replace(f"<w:r {_NS}>", "<w:r {ns}>"),
+                '<w:r {ns}><w:fldChar w:fldCharType="end"/></w:r>'):
+        toc._p.append(parse_xml(xml.format(ns=_NS)))
     document.add_heading(t["heading"], level=1)
     commented = document.add_paragraph(t["commented"])
     document.add_comment(commented.runs, text=t["comment"], author="Probe", initials="P")
@@ -101,9 +109,10 @@ def build_review_docx() -> tuple[bytes, dict[str, Any]]:
     expected = {
         "format": "docx",
         "features": ["comments", "tracked-changes", "endnotes", "equation", "fields",
+                     "table-of-contents",
                      "text-boxes", "table", "nested-tables", "cjk", "right-to-left",
                      "sections", "columns"],
-        "text_blocks": [t["heading"], t["commented"], f'{t["tracked"]} {t["inserted"]}',
+        "text_blocks": [t["toc"], t["heading"], t["commented"], f'{t["tracked"]} {t["inserted"]}',
                         t["endnote_anchor"], t["equation_intro"], f'{t["field"]} 1',
                         t["text_box"], t["outer"], t["inner"], t["cjk"], t["rtl"],
                         *t["columns"], t["endnote"]],
