@@ -31,7 +31,6 @@ def command_version(argv: tuple[str, ...], pattern: str) -> str | None:
     return found.group(1) if found else None
 
 
-@lru_cache(maxsize=16)
 def package_version(installed_at: str, declared_variable: str, nix_name: str,
                     deb_name: str) -> str | None:
     """A suite's version when the program does not print one: declared in the environment,
@@ -40,8 +39,11 @@ def package_version(installed_at: str, declared_variable: str, nix_name: str,
     if declared:
         return declared
     nix = re.search(rf"{re.escape(nix_name)}-([\d.]+)", os.path.realpath(installed_at))
-    if nix:
-        return nix.group(1)
+    return nix.group(1) if nix else _deb_version(deb_name)
+
+
+@lru_cache(maxsize=16)
+def _deb_version(deb_name: str) -> str | None:
     try:
         out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", deb_name],
                              capture_output=True, text=True, timeout=30)

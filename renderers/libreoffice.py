@@ -14,14 +14,13 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
 from renderers import register
 from renderers.base import TARGETS, Availability, Renderer, RenderOutcome, Status, Task, family
+from renderers.command import command_version
 from renderers.output import classify, finish
 from renderers.process import run_in_group
 from renderers.uno_listener import UnoListener, UnoUnavailable
@@ -56,18 +55,6 @@ def find_soffice() -> str | None:
         if found:
             return found
     return None
-
-
-@lru_cache(maxsize=4)
-def _version(executable: str) -> str | None:
-    try:
-        out = subprocess.run([executable, "--version"], capture_output=True, text=True,
-                             timeout=60, stdin=subprocess.DEVNULL, start_new_session=True)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    # "LibreOffice 7.4.7.2 40(Build:2)" -> "7.4.7.2"
-    words = out.stdout.split()
-    return words[1] if len(words) >= 2 and words[0].startswith("LibreOffice") else None
 
 
 MODES = ("persistent", "oneshot")
@@ -138,7 +125,8 @@ class LibreOffice(Renderer):
             return Availability(False, reason="soffice not found on PATH (Debian: apt-get install "
                                 "libreoffice-writer-nogui libreoffice-calc-nogui "
                                 "libreoffice-impress-nogui; or set FIDELITY_SOFFICE)")
-        version = _version(exe)
+        # "LibreOffice 7.4.7.2 40(Build:2)" -> "7.4.7.2"
+        version = command_version((exe, "--version"), r"^LibreOffice (\S+)")
         if version is None:
             return Availability(False, executable=exe,
                                 reason=f"{exe} --version did not answer like LibreOffice")
