@@ -1,5 +1,6 @@
 """The `fidelity` command. Exit codes: 0 done, 2 usage error, 3 nothing to do, 4 result store
-error, 5 corpus refused a change or is invalid, 70 internal error, 130 interrupted (Ctrl-C or
+error, 5 corpus refused a change or is invalid, 6 an input of `compare` cannot be read or
+rendered, 70 internal error, 130 interrupted (Ctrl-C or
 SIGTERM). A suite failing on a document is a result, not an exit code."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import renderers
 from harness import PIPELINE_VERSION, __version__
 from harness.corpus import discover
 from harness.errors import CorpusError, FidelityError, UsageError
+from harness.rasterise import DEFAULT_DPI
 from harness.report import build_report
 from harness.report.build import matrix
 from harness.store import Store
@@ -149,6 +151,124 @@ def suites(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")]
             state = f"not available: {a.reason}"
         tasks = ", ".join(t.value for t in Task if t in renderer.tasks)
         print(f"{name}: {state} [{tasks}]")
+
+
+@app.command()
+def compare(
+    reference: Annotated[Path, typer.Argument(help="Reference: a PDF, or an Office document.")],
+    candidate: Annotated[Path, typer.Argument(help="Candidate: a PDF, or an Office document.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    diff: Annotated[Optional[Path], typer.Option(
+        help="Write one diff image per aligned page pair into this folder.")] = None,
+    suite: Annotated[str, typer.Option(
+        help="Suite that renders an Office document given instead of a PDF.")]
+        = "libreoffice",
+    dpi: Annotated[int, typer.Option(min=20, max=300, help="Scoring resolution.")]
+        = DEFAULT_DPI,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds the suite gets.")] = 120.0,
+) -> None:
+    """Compare two renderings: pages aligned, SSIM and layout distance per page, text, fonts,
+    a score (0-1) and a grade (0-5). Exit 6 when an input cannot be read or rendered."""
+    import tempfile
+
+    from harness.compare.documents import compare_renderings, write_diffs
+    from harness.compare.inputs import prepare
+
+    os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "oneshot")  # one document: no listener
+    with tempfile.TemporaryDirectory(prefix="fidelity-compare-") as scratch:
+        ref, asked = prepare(reference, suite, Path(scratch) / "reference", dpi, timeout)
+        cand, _ = prepare(candidate, suite, Path(scratch) / "candidate", dpi, timeout)
+    result = compare_renderings(ref, cand, asked)
+    written = write_diffs(ref, cand, result, diff) if diff is not None else []
+    if as_json:
+        out = result.to_json()
+        out["diff_images"] = [str(p) for p in written]
+        print(json.dumps(out, indent=2))
+        return
+    _print_comparison(result, written)
+
+
+def _print_comparison(result, written: list[Path]) -> None:
+    layout = result.layout
+    print(f"grade {result.grading.grade} ({result.grading.reason}), score {result.score:.3f}; "
+          f"signals: " + ", ".join(f"{k} {v}" for k, v in result.grading.signals.items()))
+    print(f"pages: reference {result.page_count_reference}, candidate "
+          f"{result.page_count_candidate}; missing {result.missing_pages or 'none'}, extra "
+          f"{result.extra_pages or 'none'}")
+    print(f"layout: {layout.words_matched}/{layout.words_reference} words matched, median "
+          f"{layout.median_mm} mm, p95 {layout.p95_mm} mm, moved > 2 mm or missing "
+          f"{layout.moved_share}")
+    table = Table()
+    for column in ("ref page", "cand page", "SSIM", "median mm", "p95 mm", "moved",
+                   "missing words", "score"):
+        table.add_column(column, justify="right")
+    for p in result.pages:
+        table.add_row(*("-" if v is None else str(v) for v in (
+            p.reference_page, p.candidate_page, p.ssim, p.distance_mm, p.p95_mm,
+            p.moved_share, p.words_missing, p.score)))
+    Console(width=100).print(table)
+    fonts = result.fonts
+    print("fonts substituted: " + (", ".join(f"{a} -> {b}" for a, b in
+                                             fonts.substituted.items()) or "none"))
+    if written:
+        print(f"{len(written)} diff image(s) in {written[0].parent} (red: reference only, "
+              "blue: candidate only)")
+
+
+@app.command()
+def calibrate(
+    corpus: Annotated[Optional[list[Path]], typer.Option(
+        help="Corpus folder with Microsoft reference PDFs; repeat for several.")] = None,
+    suite: Annotated[str, typer.Option(help="Suite rendered twice and against Microsoft.")]
+        = "libreoffice",
+    dpi: Annotated[Optional[list[int]], typer.Option(
+        help="Scoring resolution; repeat to compare several.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
+        = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds the suite gets.")] = 120.0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Benchmark: the noise floor (one PDF through two rasterisers, one document rendered
+    twice), the suite against Microsoft, a 30 mm block erased, and milliseconds per page."""
+    import tempfile
+
+    from harness.compare.calibrate import calibrate as run_calibration
+    from harness.errors import NothingToDo
+
+    os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "oneshot")
+    if suite not in renderers.names():
+        raise UsageError(f"unknown suite {suite}; known: {', '.join(renderers.names())}")
+    documents = [d for d in discover(corpus or [DEFAULT_CORPUS], None) if d.reference_pdf]
+    documents = documents[:limit] if limit else documents
+    if not documents:
+        raise NothingToDo("no document with a Microsoft reference PDF (<stem>.reference.pdf)")
+    results = []
+    for resolution in dpi or [DEFAULT_DPI]:
+        with tempfile.TemporaryDirectory(prefix="fidelity-calibrate-") as scratch:
+            results.append(run_calibration(documents, suite, resolution, Path(scratch),
+                                           timeout))
+    if as_json:
+        print(json.dumps(results, indent=2))
+        return
+    for result in results:
+        speed = result["speed"]
+        print(f"{result['dpi']} dpi: rasterise + text layer {speed['load_ms_per_page']} "
+              f"ms/page, compare {speed['compare_ms_per_page']} ms/page pair, total "
+              f"{speed['total_ms_per_page']} ms/page ({speed['clock']})")
+        table = Table()
+        for column in ("pair", "documents", "SSIM min", "SSIM p10", "SSIM median",
+                       "area changed min / median / max", "layout median mm (max)", "grades"):
+            table.add_column(column)
+        for kind, row in result["summary"].items():
+            table.add_row(kind, str(row["documents"]), str(row["ssim_min"]),
+                          str(row["ssim_p10"]), str(row["ssim_median"]),
+                          f"{row['area_changed_min']} / {row['area_changed_median']} / "
+                          f"{row['area_changed_max']}",
+                          str(row["layout_median_mm_max"]),
+                          ", ".join(f"{g}: {n}" for g, n in row["grades"].items()))
+        Console(width=110).print(table)
+        for line in result["skipped"]:
+            print(f"  not measured: {line}")
 
 
 CorpusOption = Annotated[Optional[list[Path]], typer.Option(

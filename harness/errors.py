@@ -39,3 +39,10 @@ class SourceError(FidelityError):
     """A source document cannot be read; caught per document and turned into a result."""
 
     exit_code = 70
+
+
+class CompareError(FidelityError):
+    """A document given to `fidelity compare` could not be read, or its suite did not render
+    it; the message says which and why."""
+
+    exit_code = 6

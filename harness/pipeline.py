@@ -17,14 +17,19 @@ from typing import Any
 from PIL import Image
 
 import renderers
+from harness.compare import structure
+from harness.compare.documents import compare_renderings, write_diffs
+from harness.compare.fonts import compare_fonts
+from harness.compare.rendering import load as load_rendering
 from harness.compare.text import compare_text, pdf_text
-from harness.compare.visual import compare_pages, is_blank
+from harness.compare.visual import is_blank
 from harness.corpus import Document
 from harness.errors import SourceError
 from harness.grade import grade
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
 from harness.rasterise import get as get_rasteriser
 from harness.truth import SourceTruth, read_truth
+from harness.truth.fonts import asked_fonts
 from renderers.base import RenderOutcome, Status, Task
 from renderers.output import pdf_page_count
 
@@ -145,13 +150,14 @@ def _read_truth(doc: Document) -> tuple[SourceTruth | None, str | None]:
 def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
              outcome: RenderOutcome, start: float) -> JobResult:
     doc = job.document
-    rasteriser = get_rasteriser()
     folder = job.artifacts_dir / doc.key
     folder.mkdir(parents=True, exist_ok=True)
     kept_pdf = folder / f"{job.suite}.pdf"
     shutil.copyfile(outcome.output_path, kept_pdf)
 
-    candidate = rasteriser.render(kept_pdf, job.dpi, MAX_PAGES)
+    rasteriser = get_rasteriser()
+    colour: list[Image.Image] = []
+    candidate = load_rendering(kept_pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour)
     rendered_text = pdf_text(kept_pdf)
     truth, truth_error = _read_truth(doc)
     details: dict[str, Any] = {
@@ -159,13 +165,14 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         "truth_reader": truth.reader if truth else None,
         "truth_error": truth_error,
         "truth_facts": truth.facts if truth else {},
-        "pages": _save_pages(candidate, folder / job.suite, job.artifacts_dir),
+        "pages": _save_pages(colour, folder / job.suite, job.artifacts_dir),
         "pdf": kept_pdf.relative_to(job.artifacts_dir).as_posix(),
     }
     rendered_pages = outcome.pages or pdf_page_count(kept_pdf)[0]
     scores: dict[str, float | int | None] = {"pages_rendered": rendered_pages}
 
-    nothing_shown = not rendered_text.strip() and all(is_blank(p) for p in candidate)
+    nothing_shown = not rendered_text.strip() and all(is_blank(p.image)
+                                                      for p in candidate.pages)
     source_has_text = truth is None or bool(truth.text_blocks)
     if nothing_shown and source_has_text:
         why = (f"the source could not be read either ({truth_error})" if truth_error
@@ -189,26 +196,42 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
                       rendered_words=text.rendered_tokens)
         details["missing_words"] = list(text.missing_sample)
 
-    visual_score = None
+    asked = asked_fonts(doc.path)
+    checks_share = None
+    if truth is not None and truth.text_trusted:
+        checks = structure.show_checks(truth, candidate, rendered_text)
+        details["checks"] = [c.to_json() for c in checks]
+        checks_share = structure.passed_share(checks)
+        scores["checks_passed"] = checks_share
+
     expected_pages = truth.expected_pages if truth else None
     details["expected_pages_source"] = truth.expected_pages_source if truth else None
+    comparison = None
     if renderer.is_reference:
         details["reference"] = "this suite is the reference: checked against the source only"
     elif doc.reference_pdf is not None:
-        reference = rasteriser.render(doc.reference_pdf, job.dpi, MAX_PAGES)
-        details["reference_pages"] = _save_pages(reference, folder / "reference",
+        reference_colour: list[Image.Image] = []
+        reference = load_rendering(doc.reference_pdf, job.dpi, rasteriser, MAX_PAGES,
+                                   keep_rgb=reference_colour)
+        details["reference_pages"] = _save_pages(reference_colour, folder / "reference",
                                                  job.artifacts_dir)
-        visual = compare_pages(reference, candidate)
-        visual_score = visual.score
-        expected_pages = len(reference)
+        comparison = compare_renderings(reference, candidate, asked or None)
+        diffs = write_diffs(reference, candidate, comparison, folder / f"{job.suite}-diff",
+                            limit=REPORT_PAGES)
+        details["diff_pages"] = [p.relative_to(job.artifacts_dir).as_posix() for p in diffs]
+        expected_pages = reference.page_count
         details["expected_pages_source"] = "Microsoft reference PDF"
-        details["page_pairs"] = [p.__dict__ for p in visual.pairs]
-        scores.update(ssim_mean=round(visual.score, 4), ssim_min=round(visual.min_ssim, 4),
-                      pages_reference=len(reference))
+        details["page_pairs"] = [p.to_json() for p in comparison.pages]
+        details["layout"] = comparison.layout.__dict__
+        scores.update(comparison.scores())
+    fonts = comparison.fonts if comparison else compare_fonts(asked, candidate.fonts)
+    details["fonts"] = fonts.to_json()
+    scores["fonts_substituted"] = len(fonts.substituted)
     scores["pages_expected"] = expected_pages
 
-    grading = grade(text_recall=text_recall, visual_score=visual_score,
-                    expected_pages=expected_pages, rendered_pages=rendered_pages)
+    grading = grade(text_recall=text_recall, expected_pages=expected_pages,
+                    rendered_pages=rendered_pages, checks_passed=checks_share,
+                    **(comparison.grade_inputs() if comparison else {}))
     details["signals"] = grading.signals
     message = grading.reason
     if truth is not None and not truth.text_trusted:
@@ -262,12 +285,40 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
     scores.update(text_similarity=text.order_similarity, source_words=text.source_tokens,
                   rendered_words=text.rendered_tokens)
     details["missing_words"] = list(text.missing_sample)
-    # Slides are the one count a save must keep exactly (hidden ones included).
-    expected = source.facts.get("slides") if "slides" in saved.facts else None
-    if expected is not None:
-        scores.update(slides_source=expected, slides_saved=saved.facts["slides"])
-    grading = grade(text_recall=text_recall, visual_score=None,
-                    expected_pages=int(expected) if expected is not None else None,
-                    rendered_pages=int(saved.facts.get("slides", 0)))
+    if "slides" in saved.facts and "slides" in source.facts:
+        scores.update(slides_source=source.facts["slides"], slides_saved=saved.facts["slides"])
+    if job.task == Task.SAVE_RECALC.value:
+        return _grade_recalculated(source, saved, text_recall, scores, details, result)
+    checks = structure.save_checks(source, saved) if source.text_trusted else []
+    details["checks"] = [c.to_json() for c in checks]
+    share = structure.passed_share(checks)
+    scores["checks_passed"] = share
+    grading = grade(text_recall=text_recall, checks_passed=share)
     details["signals"] = grading.signals
-    return result(Status.OK, grading.grade, grading.reason)
+    note = ("; values as saved without recalculation (what a user gets by default)"
+            if source.cells else "")
+    return result(Status.OK, grading.grade, grading.reason + note)
+
+
+def _grade_recalculated(source: SourceTruth, saved: SourceTruth, text_recall: float | None,
+                        scores: dict, details: dict, result) -> JobResult:
+    """A save after forced recalculation, graded on its formulas' values against Excel's."""
+    checks = structure.recalculated_checks(source, saved)
+    details["checks"] = [c.to_json() for c in checks]
+    share = structure.passed_share(checks)
+    scores["checks_passed"] = share
+    if not checks:
+        grading = grade(text_recall=text_recall)
+        why = ("no formula to recalculate" if source.cells else
+               f"{source.reader} reads no cells, so no formula could be checked")
+        return result(Status.OK, grading.grade, f"{grading.reason}; {why}")
+    if not structure.cache_written_by_excel(source):
+        who = source.facts.get("application") or "an unnamed application"
+        details["signals"] = {}
+        return result(Status.OK, None, f"not graded: the cached values were written by {who}, "
+                      "not Microsoft Excel, so a stale cache cannot be told from a suite's "
+                      f"error ({checks[0].label})")
+    grading = grade(text_recall=text_recall, checks_passed=share)
+    details["signals"] = grading.signals
+    return result(Status.OK, grading.grade, grading.reason + "; values after a forced "
+                  "recalculation, against the values Excel cached")

@@ -59,7 +59,25 @@ class Pdfium(Rasteriser):
             document.close()
 
 
-RASTERISERS: dict[str, type[Rasteriser]] = {cls.name: cls for cls in (Pdfium,)}
+class Poppler(Rasteriser):
+    """pdftoppm through pdf2image: the alternative, and the second opinion of the noise
+    floor (the same PDF through two rasterisers)."""
+
+    name = "pdftoppm"
+
+    def version(self) -> str:
+        from renderers.command import command_version
+
+        return command_version(("pdftoppm", "-v"), r"version ([\d.]+)") or "unknown"
+
+    def render(self, pdf: Path, dpi: int, max_pages: int) -> list[Image.Image]:
+        from pdf2image import convert_from_path
+
+        return [image.convert("RGB") for image in
+                convert_from_path(str(pdf), dpi=dpi, last_page=max_pages)]
+
+
+RASTERISERS: dict[str, type[Rasteriser]] = {cls.name: cls for cls in (Pdfium, Poppler)}
 
 
 def get(name: str = "pypdfium2") -> Rasteriser:

@@ -26,12 +26,14 @@ class Task(str, enum.Enum):
 
     ``show`` is what a user sees on opening it (a PDF); ``save`` is what a recipient gets
     back when the user saves it in Microsoft's format (legacy binaries become OOXML);
-    ``save-odf`` is the same saved as OpenDocument.
+    ``save-odf`` is the same saved as OpenDocument; ``save-recalc`` (workbooks only) is the
+    save after the suite recalculated every formula, which most suites do not do on load.
     """
 
     SHOW = "show"
     SAVE = "save"
     SAVE_ODF = "save-odf"
+    SAVE_RECALC = "save-recalc"
 
 
 # Document families: every input extension belongs to one, and a family fixes what a save
@@ -44,6 +46,7 @@ FAMILIES = {
 TARGETS = {
     Task.SAVE: {"word": "docx", "cell": "xlsx", "slide": "pptx"},
     Task.SAVE_ODF: {"word": "odt", "cell": "ods", "slide": "odp"},
+    Task.SAVE_RECALC: {"cell": "xlsx"},
 }
 
 
@@ -61,7 +64,7 @@ def target_extension(task: Task, source_extension: str) -> str | None:
     if task is Task.SHOW:
         return "pdf"
     kind = family(source_extension)
-    return TARGETS[task][kind] if kind else None
+    return TARGETS[task].get(kind) if kind else None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from renderers.base import Task
 from renderers.command import CommandLineRenderer
 
 _EXPORTERS = {Task.SHOW: "Gnumeric_pdf:pdf_assistant", Task.SAVE: "Gnumeric_Excel:xlsx2",
-              Task.SAVE_ODF: "Gnumeric_OpenCalc:odf"}
+              Task.SAVE_ODF: "Gnumeric_OpenCalc:odf", Task.SAVE_RECALC: "Gnumeric_Excel:xlsx2"}
 
 
 @register
@@ -21,6 +21,9 @@ class Gnumeric(CommandLineRenderer):
     override_variable = "FIDELITY_SSCONVERT"
     version_pattern = r"version '([\d.]+)'"
     install_hint = "Debian: apt-get install gnumeric"
+    tasks = frozenset(Task)
 
     def argv(self, executable: str, document: Path, task: Task, target: Path) -> list[str]:
-        return [executable, f"--export-type={_EXPORTERS[task]}", str(document), str(target)]
+        recalc = ["--recalc"] if task is Task.SAVE_RECALC else []
+        return [executable, *recalc, f"--export-type={_EXPORTERS[task]}", str(document),
+                str(target)]

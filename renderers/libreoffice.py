@@ -69,7 +69,13 @@ _FILTERS: dict[Task, dict[str, tuple[str, dict]]] = {
     Task.SAVE: {"word": ("MS Word 2007 XML", {}), "cell": ("Calc MS Excel 2007 XML", {}),
                 "slide": ("Impress MS PowerPoint 2007 XML", {})},
     Task.SAVE_ODF: {"word": ("writer8", {}), "cell": ("calc8", {}), "slide": ("impress8", {})},
+    Task.SAVE_RECALC: {"cell": ("Calc MS Excel 2007 XML", {})},
 }
+# Recalculation on load set to "always" (0) for OOXML and ODF workbooks: the command line's
+# way to a forced recalculation (LibreOffice's default for OOXML is to trust the cache).
+_RECALC_SETTINGS = """<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+"""
 
 
 def _extension(task: Task, kind: str) -> str | None:
@@ -112,10 +118,12 @@ class LibreOffice(Renderer):
     name = "libreoffice"
     label = "LibreOffice"
     formats = FORMATS
+    tasks = frozenset(Task)
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)
         self._profile: Path | None = None
+        self._recalc_profile: Path | None = None
         self._listener: UnoListener | None = None
         self._listener_problem: str | None = None
 
@@ -140,12 +148,23 @@ class LibreOffice(Renderer):
             self._profile = profile
         return self._profile
 
+    def _recalc_profile_dir(self) -> Path:
+        """A second profile, for the command line's forced recalculation."""
+        if self._recalc_profile is None or not self._recalc_profile.exists():
+            profile = self.scratch_dir / f"libreoffice-profile-recalc-{os.getpid()}"
+            (profile / "user").mkdir(parents=True, exist_ok=True)
+            (profile / "user" / "registrymodifications.xcu").write_text(
+                _PROFILE_SETTINGS.replace("</oor:items>", _RECALC_SETTINGS + "</oor:items>"))
+            self._recalc_profile = profile
+        return self._recalc_profile
+
     def _discard_profile(self) -> None:
         # A killed instance can leave a profile half-written; the next job starts clean.
         self.close()
-        if self._profile is not None:
-            shutil.rmtree(self._profile, ignore_errors=True)
-            self._profile = None
+        for profile in (self._profile, self._recalc_profile):
+            if profile is not None:
+                shutil.rmtree(profile, ignore_errors=True)
+        self._profile = self._recalc_profile = None
         remove_stale_office_pipes()
 
     def _env(self) -> dict[str, str]:
@@ -188,7 +207,8 @@ class LibreOffice(Renderer):
         targets = {k: (outdir / f"{document.stem}.{_extension(task, k)}", name, data)
                    for k, (name, data) in _FILTERS[task].items()}
         try:
-            result = self._listener.convert(document, targets, timeout_seconds)
+            result = self._listener.convert(document, targets, timeout_seconds,
+                                            recalculate=task is Task.SAVE_RECALC)
         except UnoUnavailable as exc:
             # Remembered for this worker: every later job goes straight to the command line.
             self._listener_problem = str(exc)
@@ -205,8 +225,10 @@ class LibreOffice(Renderer):
 
     def _convert_oneshot(self, document: Path, task: Task, kind: str, outdir: Path,
                          timeout_seconds: float) -> RenderOutcome:
+        profile = (self._recalc_profile_dir() if task is Task.SAVE_RECALC
+                   else self._profile_dir())
         argv = [self.availability().executable,
-                f"-env:UserInstallation=file://{quote(str(self._profile_dir().resolve()))}",
+                f"-env:UserInstallation=file://{quote(str(profile.resolve()))}",
                 "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck",
                 "--nodefault", "--convert-to", _convert_to(task, kind), "--outdir", str(outdir),
                 str(document.resolve())]

@@ -165,7 +165,7 @@ class UnoListener:
         self._proc, self._tag, self._desktop = None, None, None
 
     def convert(self, source: Path, targets: dict[str, tuple[Path, str, dict]],
-                timeout_seconds: float) -> UnoResult:
+                timeout_seconds: float, recalculate: bool = False) -> UnoResult:
         """Load source hidden and store it with the filter for the kind it loaded as.
 
         ``targets`` maps a document kind to (target path, filter name, filter data); the
@@ -178,7 +178,7 @@ class UnoListener:
         self._served += 1
         start = time.monotonic()
         box: dict[str, Any] = {}
-        worker = threading.Thread(target=self._convert, args=(source, targets, box),
+        worker = threading.Thread(target=self._convert, args=(source, targets, box, recalculate),
                                   daemon=True)
         worker.start()
         worker.join(timeout_seconds)
@@ -209,7 +209,7 @@ class UnoListener:
             return None
 
     def _convert(self, source: Path, targets: dict[str, tuple[Path, str, dict]],
-                 box: dict[str, Any]) -> None:
+                 box: dict[str, Any], recalculate: bool = False) -> None:
         uno = self._uno
         document = None
         try:
@@ -229,6 +229,8 @@ class UnoListener:
                                "which this task cannot write"
                 return
             target, name, data = targets[kind]
+            if recalculate:  # every formula, as Calc's Data > Calculate > Recalculate Hard
+                document.calculateAll()
             options = dict(FilterName=name, Overwrite=True)
             if data:
                 options["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue",

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libreoffice-math-nogui
   python3-uno abiword gnumeric xvfb
   poppler-utils catdoc
   fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea

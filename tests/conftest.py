@@ -21,3 +21,14 @@ needs_libreoffice = pytest.mark.skipif(
     _LO_REASON is not None, reason=f"LibreOffice not available here: {_LO_REASON}")
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"shared corpus absent at {SHARED}")
+
+
+def run_suite(suite: str, task, source: Path, tmp_path: Path):
+    """One real suite run on one document, the suite closed afterwards; the outcome."""
+    renderer = renderers.get(suite, tmp_path / f"scratch-{suite}")
+    try:
+        return renderer.run(source, task, tmp_path / f"{suite}-{task.value}", 120)
+    finally:
+        close = getattr(renderer, "close", None)
+        if close:
+            close()

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.grade import grade, page_count_grade
+from harness.grade import grade, layout_grade, page_count_grade
 
 UNIT = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 
@@ -14,7 +14,7 @@ def test_no_signal_gives_no_grade():
 
 
 def test_the_weakest_signal_sets_the_grade():
-    result = grade(text_recall=1.0, visual_score=0.5, expected_pages=2, rendered_pages=2)
+    result = grade(text_recall=1.0, visual_score=0.4, expected_pages=2, rendered_pages=2)
     assert result.signals == {"text": 5, "visual": 1, "pages": 5}
     assert result.grade == 1 and "visual" in result.reason
 
@@ -30,11 +30,33 @@ def test_rubric_steps():
 
 def test_page_count_grades():
     assert page_count_grade(3, 3) == 5
-    assert page_count_grade(1, 2) == 4  # one page off
-    assert page_count_grade(40, 44) == 4
-    assert page_count_grade(10, 13) == 2
-    assert page_count_grade(4, 2) == 2
+    assert page_count_grade(1, 2) == 3  # a page gained or lost: content moved, at most 3
+    assert page_count_grade(40, 44) == 3
+    assert page_count_grade(10, 13) == 1
+    assert page_count_grade(8, 10) == 2
     assert page_count_grade(2, 9) == 1
+
+
+def test_layout_is_anchored_in_millimetres():
+    assert layout_grade(0.3, 0.02) == 5  # within glyph noise
+    assert layout_grade(0.8, 0.10) == 4
+    assert layout_grade(0.4, 0.30) == 3  # a third of the words moved more than 2 mm
+    assert layout_grade(2.5, 0.90) == 3  # several millimetres: at most 3
+    assert layout_grade(12.0, 1.0) == 2
+    assert layout_grade(30.0, 1.0) == 1
+    assert layout_grade(80.0, 1.0) == 0  # words scattered: an unrelated document
+    assert layout_grade(None, None) == 0
+
+
+@given(m1=st.floats(0, 100), m2=st.floats(0, 100), s1=UNIT, s2=UNIT)
+def test_layout_grade_never_rises_with_displacement(m1, m2, s1, s2):
+    assert layout_grade(max(m1, m2), max(s1, s2)) <= layout_grade(min(m1, m2), min(s1, s2))
+
+
+@given(a=UNIT, b=UNIT)
+def test_structure_grade_is_monotone(a, b):
+    low, high = sorted((a, b))
+    assert grade(checks_passed=low).grade <= grade(checks_passed=high).grade
 
 
 @given(a=UNIT, b=UNIT, visual=st.one_of(st.none(), UNIT))

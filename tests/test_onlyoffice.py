@@ -54,6 +54,9 @@ def test_unavailable_without_x2t_says_how_to_install(tmp_path, monkeypatch):
                                    "deck-features.pptx"])
 def test_every_task_is_accepted_by_x2t(onlyoffice, probe, tmp_path):
     for task in Task:
+        if task not in onlyoffice.tasks:  # save-recalc: no documented forced recalculation
+            assert onlyoffice.run(PROBES / probe, task, tmp_path, 60).status is Status.UNSUPPORTED
+            continue
         outcome = onlyoffice.run(PROBES / probe, task, tmp_path / task.value, 120)
         assert outcome.status is Status.OK, (task, outcome.message, outcome.stderr)
         assert outcome.via == "x2t"

@@ -61,6 +61,9 @@ def test_unreachable_server_is_unavailable(tmp_path, monkeypatch):
 def test_every_task_converts_through_the_api(any_server, probe, tmp_path):
     renderer = _renderer(tmp_path)
     for task in Task:
+        if task not in renderer.tasks:  # save-recalc: no documented forced recalculation
+            assert renderer.run(PROBES / probe, task, tmp_path, 60).status is Status.UNSUPPORTED
+            continue
         outcome = renderer.run(PROBES / probe, task, tmp_path / task.value, 60)
         assert outcome.status is Status.OK, (task, outcome.message)
         assert outcome.via == "conversion API"

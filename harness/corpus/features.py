@@ -52,6 +52,7 @@ _PARTS = (
     (re.compile(r"(^|/)charts/chart\d*\.xml$"), "charts"),
     (re.compile(r"(^|/)diagrams/data\d*\.xml$"), "smartart"),
     (re.compile(r"(^|/)comments\d*\.xml$|(^|/)comments/"), "comments"),
+    (re.compile(r"^word/(header|footer)\d*\.xml$"), "headers-footers"),
     (re.compile(r"vbaProject\.bin$"), "macros"),
     (re.compile(r"(^|/)pivotTables/"), "pivot-tables"),
     (re.compile(r"(^|/)externalLinks/"), "external-links"),
@@ -67,7 +68,17 @@ _SCANNED = re.compile(r"^(word/(document|footnotes|endnotes|header\d*|footer\d*)
                       r"|ppt/presentation\.xml|ppt/slides/slide\d+\.xml)$")
 LEGACY = {"doc", "dot", "xls", "xlt", "ppt", "pot", "pps"}
 # Tags set by the code below rather than by the tables above.
-_DERIVED = {"nested-tables", "sections", "columns", "table-of-contents", "cjk",
+_HEADING_STYLE = re.compile(r"(?i)^(heading|title)")
+_LIST_STYLE = re.compile(r"(?i)^list(bullet|number|paragraph)")
+
+
+def _in_paragraph(element: etree._Element) -> bool:
+    properties = element.getparent()
+    paragraph = properties.getparent() if properties is not None else None
+    return paragraph is not None and paragraph.tag == f"{{{W}}}p"
+
+
+_DERIVED = {"headings", "lists", "nested-tables", "sections", "columns", "table-of-contents", "cjk",
             "cached-values", "hidden-sheets", "hidden-slides", "multiple-sheets",
             "external-links", "legacy-binary", "encrypted"}
 KNOWN_FEATURES = frozenset(_ELEMENTS.values()) | {t for _, t in _PARTS} | _DERIVED
@@ -188,6 +199,12 @@ def _scan(data: bytes, part: str, tags: set[str]) -> None:
                 tags.add("columns")
             elif local == "instrText" and "TOC" in (element.text or ""):
                 tags.add("table-of-contents")
+            elif local == "pStyle" and _HEADING_STYLE.match(element.get(f"{{{W}}}val", "")):
+                tags.add("headings")
+            elif local == "pStyle" and _LIST_STYLE.match(element.get(f"{{{W}}}val", "")):
+                tags.add("lists")
+            elif local == "numPr" and _in_paragraph(element):  # styles.xml has numPr too
+                tags.add("lists")
             elif local == "t":
                 _script(element.text, tags)
         elif local == "t" and namespace in (S, A):

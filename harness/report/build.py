@@ -91,7 +91,8 @@ def build_report(store: Store, run_id: str | None, reports_root: Path) -> Path:
         by_doc[(r.corpus, r.document)][row_label(r)] = r
     missing_images = 0
     for r in results:
-        for rel in r.details.get("pages", []) + r.details.get("reference_pages", []):
+        for rel in (r.details.get("pages", []) + r.details.get("reference_pages", [])
+                    + r.details.get("diff_pages", [])):
             source = artifacts / rel
             if source.is_file():
                 _link_or_copy(source, out / "pages" / rel)

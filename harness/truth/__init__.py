@@ -15,6 +15,27 @@ from harness.errors import SourceError
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """A fact of the source that a rendering can be checked for: text that belongs on the
+    page (or, in `SourceTruth.hidden`, text a faithful rendering must not print but a save
+    must keep), tagged with the feature it exercises."""
+
+    feature: str
+    label: str
+    texts: tuple[str, ...]  # alternatives: any one of them found is enough (a number's forms)
+    page: int | None = None  # 1-based page it belongs on, when the source fixes it (slides)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One stored workbook cell: what Excel cached, the formula, the number format."""
+
+    value: float | int | str | bool | None
+    formula: str | None = None
+    number_format: str = "General"
+
+
+@dataclass(frozen=True)
 class SourceTruth:
     reader: str
     text_blocks: tuple[str, ...]
@@ -28,6 +49,12 @@ class SourceTruth:
     # False when the reader itself is known to miss or garble text: its recall is shown for
     # information and never grades a suite.
     text_trusted: bool = True
+    shown: tuple[Expectation, ...] = ()
+    hidden: tuple[Expectation, ...] = ()
+    # Workbooks: "Sheet!A1" -> Cell, for the save-back checks (bounded, see xlsx.MAX_CELLS).
+    cells: dict[str, Cell] = field(default_factory=dict)
+    sheet_names: tuple[str, ...] = ()
+    merged_ranges: tuple[str, ...] = ()  # "Sheet!A1:C1"
 
 
 Reader = Callable[[Path], SourceTruth]
@@ -59,4 +86,4 @@ def read_truth(path: Path, fmt: str) -> SourceTruth:
                           f"{': ' + message if message else ''}") from None
 
 
-__all__ = ["SourceTruth", "read_truth"]
+__all__ = ["Cell", "Expectation", "SourceTruth", "read_truth"]

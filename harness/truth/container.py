@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -38,6 +39,18 @@ def check_zip(path: Path) -> None:
                                           and total / packed > MAX_COMPRESSION_RATIO):
         raise SourceError(f"refused: parts inflate to {total / 2**20:.0f} MiB "
                           f"(ratio {total / packed:.0f}:1), a likely zip bomb")
+
+
+_CHART_PART = re.compile(r"(^|/)charts/chart\d*\.xml$")
+
+
+def chart_parts(path: Path) -> int:
+    """Charts in an OOXML package, counted by their parts (no library reads them all)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(1 for name in archive.namelist() if _CHART_PART.search(name))
+    except (zipfile.BadZipFile, OSError):
+        return 0
 
 
 def app_properties(path: Path) -> dict[str, str]:

@@ -6,13 +6,15 @@ the source's truth, not a general ODF reader.
 
 from __future__ import annotations
 
+import re
 import zipfile
+from copy import deepcopy
 from pathlib import Path
 
 from lxml import etree
 
 from harness.errors import SourceError
-from harness.truth import SourceTruth
+from harness.truth import Expectation, SourceTruth
 from harness.truth.container import SAFE_XML, check_zip
 
 FORMATS = ("odt", "ods", "odp")
@@ -30,7 +32,8 @@ _SKIPPED = {f"{{{_PRESENTATION}}}notes", f"{{{_TEXT}}}tracked-changes",
 
 
 def _own_text(element: etree._Element, nested: list[etree._Element]) -> str:
-    """A paragraph's text; paragraphs nested in it (frames, notes) are collected apart."""
+    """A paragraph's text; paragraphs nested in it (frames, notes) are collected apart, and
+    what is kept off the page (comments) is left out."""
     parts = [element.text or ""]
     for child in element:
         if child.tag in _BLOCKS:
@@ -81,12 +84,35 @@ def _headers_and_footers(package: zipfile.ZipFile) -> list[str]:
     return blocks
 
 
+_MATHML = "http://www.w3.org/1998/Math/MathML"
+_OBJECT = re.compile(r"^Object[^/]*/content\.xml$")
+
+
+def _formulas(package: zipfile.ZipFile) -> list[str]:
+    """Equations, which ODF keeps as embedded Math objects (MathML) beside content.xml."""
+    found = []
+    for name in package.namelist():
+        if _OBJECT.match(name) and package.getinfo(name).file_size < 8 * 1024 * 1024:
+            try:
+                root = etree.fromstring(package.read(name), parser=SAFE_XML)
+            except etree.XMLSyntaxError:
+                continue
+            if root.tag == f"{{{_MATHML}}}math":
+                shown = [t for el in root.iter() if isinstance(el.tag, str)
+                         and etree.QName(el).localname in ("mi", "mn", "mo", "mtext")
+                         for t in [el.text] if t]
+                if shown:
+                    found.append(" ".join(shown))
+    return found
+
+
 def read(path: Path) -> SourceTruth:
     check_zip(path)
     try:
         with zipfile.ZipFile(path) as package:
             root = etree.fromstring(package.read("content.xml"), parser=SAFE_XML)
             margins = _headers_and_footers(package)
+            formulas = _formulas(package)
     except KeyError:
         raise SourceError("could not read: the package has no content.xml") from None
     body = root.find(f"{{{_OFFICE}}}body")
@@ -99,5 +125,23 @@ def read(path: Path) -> SourceTruth:
     slides = body.findall(f".//{{{_DRAW}}}page")
     if slides:
         facts["slides"] = len(slides)
-    return SourceTruth(reader="odf content.xml", text_blocks=tuple(margins + _blocks(body)),
-                       facts=facts, numeric_tokens_unreliable=path.suffix.lower() == ".ods")
+    return SourceTruth(reader="odf content.xml",
+                       text_blocks=tuple(margins + _blocks(body) + formulas),
+                       facts=facts, numeric_tokens_unreliable=path.suffix.lower() == ".ods",
+                       hidden=tuple(_kept_off_page(body)))
+
+
+# Text the file keeps off the page: a save must not lose it.
+_OFF_PAGE = {f"{{{_PRESENTATION}}}notes": "notes", f"{{{_OFFICE}}}annotation": "comments",
+             f"{{{_TEXT}}}tracked-changes": "tracked-changes"}
+
+
+def _kept_off_page(body: etree._Element) -> list[Expectation]:
+    found = []
+    for tag, feature in _OFF_PAGE.items():
+        for n, element in enumerate(body.iter(tag), start=1):
+            wrapper = etree.Element("wrapper")
+            wrapper.extend(deepcopy(child) for child in element)
+            if text := " ".join(_blocks(wrapper)):
+                found.append(Expectation(feature, f"{feature} {n}", (text,)))
+    return found

@@ -1,47 +1,118 @@
-"""Workbooks through openpyxl: the values Excel cached, as a user would see them printed."""
+"""Workbooks through openpyxl: the values Excel cached, as a user would see them printed,
+and per cell the formula and number format, for the save-back checks."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from importlib.metadata import version
 from pathlib import Path
 
 import openpyxl
 
-from harness.truth import SourceTruth
-from harness.truth.container import check_zip
+from harness.truth import Cell, Expectation, SourceTruth
+from harness.truth.container import app_properties, chart_parts, check_zip
 
 FORMATS = ("xlsx", "xlsm", "xltx", "xltm")
 MAX_CELLS = 500_000
+MAX_VALUE_CHECKS = 300  # cached formula results checked on the page, per workbook
+_DATE_CODES = re.compile(r"(?<![\\\"])[dmyhs]", re.I)
+
+
+def _load(path: Path, data_only: bool) -> openpyxl.Workbook:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about every extension it skips
+        return openpyxl.load_workbook(str(path), data_only=data_only, keep_links=False)
+
+
+def number_displays(value: float | int, number_format: str) -> tuple[str, ...]:
+    """How a number may print under its format: what the page is searched for. Empty for
+    dates and times (printed through calendars we do not model)."""
+    section = number_format.split(";")[0]
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", section)
+    if bare.lower() != "general" and _DATE_CODES.search(bare):
+        return ()
+    if "%" in bare:
+        value, bare = value * 100, bare.replace("%", "")
+    if bare.lower() == "general" or not re.search(r"[0#?]", bare):
+        # General prints as many digits as the column allows: any rounding may show.
+        forms = {_trim(f"{value:.{d}f}") for d in range(0, 11)}
+        forms |= {f"{value:.{d}E}" for d in range(0, 6)}  # a narrow column: 2.19E+09
+        return tuple(sorted(f for f in forms if f not in ("", "-")))
+    decimals = len(bare.split(".")[1]) - len(bare.split(".")[1].lstrip("0#?")) \
+        if "." in bare else 0
+    plain = f"{value:.{decimals}f}"
+    grouped = f"{value:,.{decimals}f}"
+    return tuple(dict.fromkeys((grouped, plain)))
+
+
+def _trim(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def _cell_text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def read(path: Path) -> SourceTruth:
     check_zip(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about every extension it skips
-        book = openpyxl.load_workbook(str(path), data_only=True, keep_links=False)
+    book = _load(path, data_only=True)
+    formulas_book = _load(path, data_only=False)
     try:
         blocks: list[str] = []
-        cells = numbers = 0
+        shown: list[Expectation] = []
+        hidden_texts: list[Expectation] = []
+        cells: dict[str, Cell] = {}
+        merged: list[str] = []
+        count = numbers = 0
         visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
-        for ws in visible:
+        for ws in book.worksheets:
+            formulas = formulas_book[ws.title]
+            is_visible = ws.sheet_state == "visible"
             hidden_rows = {r for r, dim in ws.row_dimensions.items() if dim.hidden}
             hidden_cols = {c for c, dim in ws.column_dimensions.items() if dim.hidden}
+            merged += [f"{ws.title}!{r.coord}" for r in ws.merged_cells.ranges]
+            sheet_texts: list[str] = []
             # Only the cells the file stores: iter_rows() would build every coordinate of
             # the declared dimension, gigabytes for a sheet that claims XFD1048576.
-            for (row, _), cell in sorted(ws._cells.items()):
-                if cell.value is None or cells >= MAX_CELLS:
+            for (row, col), cell in sorted(ws._cells.items()):
+                if cell.value is None or count >= MAX_CELLS:
                     continue
+                formula_cell = formulas._cells.get((row, col))
+                raw = formula_cell.value if formula_cell is not None else None
+                formula = raw if isinstance(raw, str) and raw.startswith("=") else None
+                key = f"{ws.title}!{cell.coordinate}"
+                cells[key] = Cell(cell.value, formula, cell.number_format or "General")
+                count += 1
                 if row in hidden_rows or cell.column_letter in hidden_cols:
                     continue
-                cells += 1
-                # Numbers print through their number format (1234 -> "1,234.00 €"),
-                # so only text is compared word for word here.
-                if isinstance(cell.value, str):
-                    if cell.value.strip():
-                        blocks.append(cell.value.strip())
-                else:
+                text = _cell_text(cell.value)
+                if not is_visible:
+                    if text:
+                        sheet_texts.append(text)
+                    continue
+                # Numbers print through their number format (1234 -> "1,234.00 €"), so
+                # only text is compared word for word; formula results are checked below.
+                if text:
+                    blocks.append(text)
+                elif not isinstance(cell.value, str):
                     numbers += 1
+                    if (formula and isinstance(cell.value, (int, float))
+                            and not isinstance(cell.value, bool)
+                            and len(shown) < MAX_VALUE_CHECKS):
+                        forms = number_displays(cell.value, cells[key].number_format)
+                        if forms:
+                            shown.append(Expectation("formulas", f"value of {key}", forms))
+            if not is_visible and sheet_texts:
+                hidden_texts.append(Expectation("hidden-sheets", f"hidden sheet {ws.title}",
+                                                (" ".join(sheet_texts),)))
+            if is_visible:
+                for r in ws.merged_cells.ranges:
+                    text = _cell_text(ws.cell(r.min_row, r.min_col).value)
+                    if text:
+                        shown.append(Expectation("merged-cells", f"merged {ws.title}!{r.coord}",
+                                                 (text,)))
+        app = app_properties(path)
         return SourceTruth(
             reader=f"openpyxl {version('openpyxl')}",
             text_blocks=tuple(blocks),
@@ -50,11 +121,21 @@ def read(path: Path) -> SourceTruth:
                 "sheets": len(book.worksheets),
                 "visible_sheets": len(visible),
                 "chartsheets": len(book.chartsheets),
-                "cells_with_values": cells,
+                "cells_with_values": count,
                 "numeric_cells": numbers,
+                "formulas": sum(1 for c in cells.values() if c.formula),
+                "charts": chart_parts(path),
                 "merged_ranges": sum(len(ws.merged_cells.ranges) for ws in visible),
-                "truncated": cells >= MAX_CELLS,
+                "truncated": count >= MAX_CELLS,
+                "application": app.get("Application", ""),
+                "app_version": app.get("AppVersion", ""),
             },
+            shown=tuple(shown),
+            hidden=tuple(hidden_texts),
+            cells=cells,
+            sheet_names=tuple(book.sheetnames),  # chart sheets included
+            merged_ranges=tuple(merged),
         )
     finally:
         book.close()
+        formulas_book.close()
