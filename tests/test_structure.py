@@ -101,6 +101,10 @@ def test_number_displays_follow_the_format():
     assert "10" in number_displays(10, "General") and "1" not in number_displays(10, "General")
     assert "2.19E+09" in number_displays(2187499999.35, "General")
     assert number_displays(45000, "yyyy-mm-dd") == ()
+    accounting = '_("$"* #,##0.00_);_("$"* \\(#,##0.00\\);_("$"* "-"??_);_(@_)'
+    assert number_displays(0, accounting) == ()  # zero prints as a dash
+    assert number_displays(-12.5, accounting) == ("12.50",)
+    assert number_displays(3859.62, accounting) == ("3,859.62", "3859.62")
 
 
 @needs_libreoffice

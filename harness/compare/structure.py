@@ -48,6 +48,27 @@ def _present(text: str, have: Counter[str]) -> bool:
     return bool(want) and missing <= sum(want.values()) // 20
 
 
+def characters(text: str) -> Counter[str]:
+    return Counter("".join(tokens(text)))
+
+
+def _found(e: Expectation, words: Counter[str], chars: Counter[str]) -> bool:
+    if e.by_characters:
+        return any(_present_chars(t, chars) for t in e.texts)
+    return any(_present(t, words) for t in e.texts)
+
+
+def _present_chars(text: str, have: Counter[str]) -> bool:
+    want = characters(text)
+    missing = sum(max(0, n - have[c]) for c, n in want.items())
+    return bool(want) and missing <= sum(want.values()) // 20
+
+
+def _checkable(e: Expectation) -> bool:
+    """Text with no word in it ('- -') can be neither found nor missed."""
+    return any(tokens(t) for t in e.texts)
+
+
 def _printed(text: str, flow: str) -> bool:
     """The text's words appear one after another in the rendered word flow."""
     words = tokens(text)
@@ -61,16 +82,19 @@ def _short(text: str, limit: int = 80) -> str:
 def show_checks(truth: SourceTruth, rendering: Rendering, rendered_text: str) -> list[Check]:
     """What a user opening the document must see, and must not."""
     everywhere = Counter(tokens(rendered_text))
+    chars = characters(rendered_text)
     flow = f" {' '.join(tokens(rendered_text))} "
     per_page = [Counter(w.text for w in p.words) for p in rendering.pages]
     checks = []
     for e in truth.shown:
+        if e.where == "file" or not _checkable(e):
+            continue
         if e.page is not None:
             have = per_page[e.page - 1] if e.page <= len(per_page) else Counter()
             where = f"page {e.page}"
         else:
             have, where = everywhere, "the PDF"
-        ok = any(_present(t, have) for t in e.texts)
+        ok = _found(e, have, chars)
         checks.append(Check(e.feature, f"{e.label}: shown on {where}", float(ok),
                             _short(e.texts[-1]), "found" if ok else "not found"))
     shown_words = Counter(t for e in truth.shown for x in e.texts[:1] for t in tokens(x))
@@ -96,7 +120,7 @@ def show_checks(truth: SourceTruth, rendering: Rendering, rendered_text: str) ->
 AT_LEAST = {"images", "raster_images", "charts"}
 COUNTS = {"tables": "table", "images": "images", "footnotes": "footnotes",
           "endnotes": "endnotes", "sections": "sections", "comments": "comments",
-          "tracked_changes": "tracked-changes", "slides": "slides", "headings": "headings",
+          "slides": "slides", "headings": "headings",
           "list_items": "lists", "fields": "fields", "charts": "charts",
           "hidden_slides": "hidden-slides", "notes": "notes", "sheets": "multiple-sheets",
           "visible_sheets": "hidden-sheets", "merged_ranges": "merged-cells",
@@ -115,12 +139,13 @@ def save_checks(source: SourceTruth, saved: SourceTruth) -> list[Check]:
             kept = got >= want if key in AT_LEAST else want == got
             checks.append(Check(feature, f"{key.replace('_', ' ')} kept", float(kept), want,
                                 got))
-    kept = Counter(tokens(" ".join(saved.text_blocks + tuple(
-        t for e in saved.shown + saved.hidden for t in e.texts[:1]))))
+    everything = " ".join(saved.text_blocks + tuple(
+        t for e in saved.shown + saved.hidden for t in e.texts[:1]))
+    kept, kept_chars = Counter(tokens(everything)), characters(everything)
     for e in source.shown + source.hidden:
-        if e.feature == "formulas":
-            continue  # values are compared cell by cell below
-        ok = any(_present(t, kept) for t in e.texts)
+        if e.feature == "formulas" or e.where == "page" or not _checkable(e):
+            continue  # formula values are compared cell by cell below
+        ok = _found(e, kept, kept_chars)
         checks.append(Check(e.feature, f"{e.label}: kept", float(ok), _short(e.texts[-1]),
                             "found" if ok else "not found"))
     if by_cell:
@@ -148,7 +173,7 @@ def normalise_formula(formula: str) -> str:
 
 def normalise_number_format(number_format: str) -> str:
     """'"$"#,##0.00' and '\\$#,##0.00' are one format: quoting and escapes removed."""
-    return re.sub(r'\\(.)', r"\1", number_format).replace('"', "")
+    return re.sub(r'\\(.)', r"\1", number_format).replace('"', "").casefold()
 
 
 VOLATILE = re.compile(r"\b(NOW|TODAY|RAND|RANDBETWEEN|RANDARRAY|OFFSET|INDIRECT|CELL|INFO)\(",

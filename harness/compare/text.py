@@ -16,6 +16,13 @@ from rapidfuzz.distance import Indel
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")
 MAX_ORDER_TOKENS = 100_000
+# Arabic's mandatory lam-alef ligature comes out of PDF text layers in either order (ال for
+# لا): within a run of lams and alefs, order is not compared.
+_LAM_ALEF = re.compile("[\u0644\u0627\u0623\u0625\u0622]{2,}")
+
+
+def _sorted_run(match: re.Match) -> str:
+    return "".join(sorted(match.group()))
 MISSING_SAMPLE = 25
 
 
@@ -29,7 +36,14 @@ class TextComparison:
 
 
 def tokens(text: str, drop_numbers: bool = False) -> list[str]:
-    found = _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
+    """Words, NFKC-folded and case-folded, without non-spacing marks: Arabic harakat and
+    Hebrew points are kept by one file and dropped by another, and would split a word."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if not folded.isascii():
+        folded = "".join(c for c in folded if unicodedata.category(c) != "Mn")
+    found = _TOKEN.findall(folded)
+    if not folded.isascii():
+        found = [_LAM_ALEF.sub(_sorted_run, t) for t in found]
     if drop_numbers:
         found = [t for t in found if not t.replace("_", "").isdigit()]
     return found

@@ -24,6 +24,10 @@ class Expectation:
     label: str
     texts: tuple[str, ...]  # alternatives: any one of them found is enough (a number's forms)
     page: int | None = None  # 1-based page it belongs on, when the source fixes it (slides)
+    # Compared character by character, not word by word: equations and tracked changes,
+    # whose runs split words anywhere ('infor' + 'mation') and differently in each file.
+    by_characters: bool = False
+    where: str = "both"  # "page": checked on the PDF only; "file": in a saved file only
 
 
 @dataclass(frozen=True)

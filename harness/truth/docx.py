@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from importlib.metadata import version
 from pathlib import Path
 
@@ -25,7 +26,7 @@ for _content_type in ("application/vnd.ms-word.document.macroEnabled.main+xml",
                       "application/vnd.ms-word.template.macroEnabledTemplate.main+xml"):
     PartFactory.part_type_for.setdefault(_content_type, DocumentPart)
 _P, _T = qn("w:p"), qn("w:t")
-_SEPARATORS = (qn("w:tab"), qn("w:br"), qn("w:cr"))
+_SEPARATORS = (qn("w:tab"), qn("w:ptab"), qn("w:br"), qn("w:cr"))
 RASTER = {"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff"}
 _BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
 _EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
@@ -83,13 +84,21 @@ def _body_expectations(body: etree._Element) -> tuple[list[Expectation], list[Ex
             shown.append(Expectation("text-boxes", f"text box {n}", (text,)))
     for n, math in enumerate(body.iter(_OMATH), start=1):
         if text := "".join(t.text or "" for t in math.iter(_MATH_T)).strip():
-            shown.append(Expectation("equation", f"equation {n}", (text,)))
-    for n, insertion in enumerate(body.iter(qn("w:ins")), start=1):
-        if text := "".join(t.text or "" for t in insertion.iter(_T)).strip():
-            shown.append(Expectation("tracked-changes", f"inserted text {n}", (text,)))
-    for n, deletion in enumerate(body.iter(qn("w:del")), start=1):
-        if text := "".join(t.text or "" for t in deletion.iter(qn("w:delText"))).strip():
-            hidden.append(Expectation("tracked-changes", f"deleted text {n}", (text,)))
+            shown.append(Expectation("equation", f"equation {n}", (text,), by_characters=True))
+    revised = [p for p in body.iter(_P) if p.find(f".//{qn('w:ins')}") is not None]
+    for n, paragraph in enumerate(revised, start=1):
+        if text := " ".join(paragraph_texts(paragraph)):
+            shown.append(Expectation("tracked-changes", f"paragraph with inserted text {n}",
+                                     (text,), where="page"))
+    inserted = "".join(t.text or "" for i in body.iter(qn("w:ins")) for t in i.iter(_T))
+    deleted = "".join(t.text or "" for d in body.iter(qn("w:del"))
+                      for t in d.iter(qn("w:delText")))
+    if inserted.strip():
+        shown.append(Expectation("tracked-changes", "inserted text", (inserted,),
+                                 by_characters=True, where="file"))
+    if deleted.strip():
+        hidden.append(Expectation("tracked-changes", "deleted text", (deleted,),
+                                  by_characters=True, where="file"))
     return shown, hidden
 
 
@@ -116,8 +125,10 @@ def _raster_images(document: docx.document.Document, body: etree._Element) -> in
 
 def _is_list_item(paragraph) -> bool:
     """Numbered or bulleted: numbering on the paragraph, or on its style or a base style."""
-    if paragraph._p.find(f"{_PPR}/{_NUMPR}") is not None:
-        return True
+    direct = paragraph._p.find(f"{_PPR}/{_NUMPR}")
+    if direct is not None:  # numId 0 takes a style's numbering away
+        number = direct.find(qn("w:numId"))
+        return number is None or number.get(qn("w:val")) != "0"
     style, seen = paragraph.style, 0
     while style is not None and seen < 10:  # base styles may loop in a broken file
         if style.element.find(f"{_PPR}/{_NUMPR}") is not None:
@@ -148,6 +159,37 @@ def _notes(document: docx.document.Document, reltype: str, tag: str) -> list[str
     return texts
 
 
+# Fields whose cached result is a snapshot of one page or one moment.
+_DYNAMIC_FIELD = re.compile(r"^\s*(PAGE|NUMPAGES|SECTIONPAGES|DATE|TIME|PRINTDATE|SAVEDATE)\b",
+                            re.I)
+
+
+def _without_page_fields(root: etree._Element) -> etree._Element:
+    """A copy of a header or footer without the results of its page-number and date fields
+    ('Page 2 of 3' as Word last saw it): what a faithful rendering prints there differs."""
+    root = deepcopy(root)
+    for simple in list(root.iter(qn("w:fldSimple"))):
+        if _DYNAMIC_FIELD.match(simple.get(qn("w:instr"), "")):
+            simple.getparent().remove(simple)
+    for paragraph in root.iter(_P):
+        instruction, in_result, doomed = "", False, []
+        for run in paragraph.iter(qn("w:r")):
+            char = run.find(qn("w:fldChar"))
+            kind = char.get(qn("w:fldCharType")) if char is not None else None
+            if kind == "begin":
+                instruction, in_result = "", False
+            elif kind == "separate":
+                in_result = True
+            elif kind == "end":
+                in_result = False
+            elif in_result and _DYNAMIC_FIELD.match(instruction):
+                doomed.append(run)
+            instruction += "".join(t.text or "" for t in run.iter(qn("w:instrText")))
+        for run in doomed:
+            run.getparent().remove(run)
+    return root
+
+
 def _headers_footers(document: docx.document.Document) -> list[str]:
     """Text of every header and footer in use, one block per part."""
     texts: list[str] = []
@@ -160,7 +202,7 @@ def _headers_footers(document: docx.document.Document) -> list[str]:
             parts += [section.even_page_header, section.even_page_footer]
         for part in parts:
             if not part.is_linked_to_previous:
-                if text := " ".join(paragraph_texts(part._element)):
+                if text := " ".join(paragraph_texts(_without_page_fields(part._element))):
                     texts.append(text)
     return texts
 
@@ -209,7 +251,7 @@ def read(path: Path) -> SourceTruth:
             + sum(1 for c in body.iter(qn("w:fldChar")) if c.get(qn("w:fldCharType")) == "begin"),
             "charts": chart_parts(path),
             "tracked_changes": sum(1 for _ in body.iter(qn("w:ins")))
-            + sum(1 for _ in body.iter(qn("w:del"))),
+            + sum(1 for _ in body.iter(qn("w:del"))),  # shown; suites split them differently
             **({"word_page_count_ignored": ignored} if ignored else {}),
         },
     )

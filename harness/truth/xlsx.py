@@ -27,20 +27,29 @@ def _load(path: Path, data_only: bool) -> openpyxl.Workbook:
 
 def number_displays(value: float | int, number_format: str) -> tuple[str, ...]:
     """How a number may print under its format: what the page is searched for. Empty for
-    dates and times (printed through calendars we do not model)."""
-    section = number_format.split(";")[0]
-    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", section)
-    if bare.lower() != "general" and _DATE_CODES.search(bare):
+    dates and times (printed through calendars we do not model), and where the format's
+    section prints no digits (accounting zero: "-")."""
+    sections = number_format.split(";")
+    if value < 0 and len(sections) > 1:
+        section, value = sections[1], -value  # the negative section carries its own sign
+    elif value == 0 and len(sections) > 2:
+        section = sections[2]
+    else:
+        section = sections[0]
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.', "", section)
+    if bare.strip().lower() != "general" and _DATE_CODES.search(bare):
         return ()
     if "%" in bare:
         value, bare = value * 100, bare.replace("%", "")
-    if bare.lower() == "general" or not re.search(r"[0#?]", bare):
+    if bare.strip().lower() == "general" or not section.strip():
         # General prints as many digits as the column allows: any rounding may show.
         forms = {_trim(f"{value:.{d}f}") for d in range(0, 11)}
         forms |= {f"{value:.{d}E}" for d in range(0, 6)}  # a narrow column: 2.19E+09
         return tuple(sorted(f for f in forms if f not in ("", "-")))
-    decimals = len(bare.split(".")[1]) - len(bare.split(".")[1].lstrip("0#?")) \
-        if "." in bare else 0
+    if not re.search(r"[0#?]", bare) or (value == 0 and "0" not in bare):
+        return ()  # no digit prints: only a 0 placeholder prints an insignificant zero
+    fraction = bare.split(".")[1] if "." in bare else ""
+    decimals = len(fraction) - len(fraction.lstrip("0#?"))
     plain = f"{value:.{decimals}f}"
     grouped = f"{value:,.{decimals}f}"
     return tuple(dict.fromkeys((grouped, plain)))
