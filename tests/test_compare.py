@@ -260,3 +260,15 @@ def test_recall_never_rises_when_words_are_dropped(words, data):
     recall_b = compare_text([" ".join(words)], " ".join(keep_b)).recall
     assert recall_b <= recall_a
     assert 0.0 <= recall_b <= 1.0
+
+
+def test_fonts_substituted_are_those_whose_stand_in_the_pdf_uses():
+    from harness.compare.fonts import compare_fonts, fontconfig_match
+
+    if fontconfig_match("Calibri") != "Carlito":
+        pytest.skip("fontconfig does not map Calibri to Carlito here (fonts-crosextra-carlito)")
+    used = {"Carlito-Bold": True, "ArialMT": True}
+    report = compare_fonts(["Calibri", "Arial", "Cambria"], used)
+    assert report.substituted == {"Calibri": "Carlito"}  # Arial is used as itself
+    assert "Cambria" in report.unused and "Cambria" not in report.substituted
+    assert report.embedded == ("ArialMT", "Carlito-Bold")

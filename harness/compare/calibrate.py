@@ -36,7 +36,7 @@ class Measure:
     document: str
     kind: str  # rasterisers | twice | suite | degraded
     ssim_mean: float
-    area_changed: float
+    area_changed: float  # the worst page pair's, as graded
     layout_median_mm: float | None
     layout_p95_mm: float | None
     score: float
@@ -63,7 +63,8 @@ def erase_block(page: Page, dpi: int, size_mm: float = BLOCK_MM,
 
 def _measure(name: str, kind: str, reference: Rendering, candidate: Rendering) -> Measure:
     result = compare_renderings(reference, candidate)
-    return Measure(name, kind, round(result.ssim_mean, 4), round(result.area_changed, 4),
+    return Measure(name, kind, round(result.ssim_mean, 4),
+                   round(result.area_changed_worst or 0.0, 4),
                    result.layout.median_mm,
                    result.layout.p95_mm, round(result.score, 4), result.grading.grade)
 

@@ -61,11 +61,19 @@ class Comparison:
         inked = sum(p.tiles_inked for p in self.pages)
         return sum(p.tiles_changed for p in self.pages) / inked if inked else 0.0
 
+    @property
+    def area_changed_worst(self) -> float | None:
+        """The worst page pair's: a block lost on one page of five is not a trace. Missing
+        and extra pages are left to the page count."""
+        paired = [p.area_changed for p in self.pages
+                  if p.reference_page and p.candidate_page and p.area_changed is not None]
+        return max(paired) if paired else None
+
     def grade_inputs(self) -> dict:
         """The signals this comparison measures, as `harness.grade.grade` takes them."""
         measured = self.layout.words_reference or self.layout.words_matched or \
             self.layout.words_extra
-        return {"visual_score": self.ssim_mean, "area_changed": self.area_changed,
+        return {"visual_score": self.ssim_mean, "area_changed": self.area_changed_worst,
                 "layout": (self.layout.median_mm, self.layout.moved_share) if measured
                 else None}
 
@@ -86,6 +94,7 @@ class Comparison:
         return {
             "score": round(self.score, 4), "ssim_mean": round(self.ssim_mean, 4),
             "ssim_min": round(self.ssim_min, 4), "area_changed": round(self.area_changed, 4),
+            "area_changed_worst_page": self.area_changed_worst,
             "pages_reference": self.page_count_reference,
             "pages_missing": len(self.missing_pages), "pages_extra": len(self.extra_pages),
             "layout_median_mm": self.layout.median_mm, "layout_p95_mm": self.layout.p95_mm,
@@ -105,6 +114,7 @@ class Comparison:
             "pages": [p.to_json() for p in self.pages],
             "ssim_mean": round(self.ssim_mean, 4),
             "area_changed": round(self.area_changed, 4),
+            "area_changed_worst_page": self.area_changed_worst,
             "layout": self.layout.__dict__,
             "text_similarity": (round(self.text.order_similarity, 4)
                                 if self.text.order_similarity is not None else None),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable
 
@@ -33,6 +33,14 @@ def family_name(name: str) -> str:
     while len(words) > 1 and words[-1] != "Roman" and _STYLE.match("-" + words[-1]):
         words.pop()
     return " ".join(words)
+
+
+def _pdf_family(name: str) -> str:
+    """A PDF font as the PDF names it, style left out: 'DejaVuSans-Bold' -> 'DejaVuSans'."""
+    base = name.strip()
+    for _ in range(3):
+        base = _STYLE.sub("", base)
+    return base
 
 
 def family_key(name: str) -> str:
@@ -64,17 +72,22 @@ class FontReport:
     asked: tuple[str, ...]  # families the document (or the reference PDF) asks for
     used: tuple[str, ...]  # fonts in the candidate PDF, as named there
     embedded: tuple[str, ...]  # of those, the ones embedded in the PDF
-    substituted: dict[str, str]  # asked family -> what stands in for it ('?' if unknown)
+    substituted: dict[str, str]  # asked family -> the font in the PDF that stands in for it
+    # Asked for, but neither it nor its stand-in is in the PDF (a style no text uses, or
+    # a substitute fontconfig would not pick): with the stand-in fontconfig names here.
+    unused: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"asked": list(self.asked), "used": list(self.used),
-                "embedded": list(self.embedded), "substituted": dict(self.substituted)}
+                "embedded": list(self.embedded), "substituted": dict(self.substituted),
+                "unused": dict(self.unused)}
 
 
 def compare_fonts(asked: Iterable[str], used: dict[str, bool]) -> FontReport:
     families = sorted({family_name(a) for a in asked if a and a.strip()}, key=str.lower)
-    used_keys = {family_key(name): family_name(name) for name in used}
+    used_keys = {family_key(name): _pdf_family(name) for name in used}
     substituted: dict[str, str] = {}
+    unused: dict[str, str] = {}
     for family in families:
         key = family_key(family)
         if key in used_keys or any(k.startswith(key) for k in used_keys):
@@ -82,6 +95,9 @@ def compare_fonts(asked: Iterable[str], used: dict[str, bool]) -> FontReport:
         stand_in = fontconfig_match(family)
         in_pdf = stand_in and next((used_keys[k] for k in used_keys
                                     if k.startswith(family_key(stand_in))), None)
-        substituted[family] = in_pdf or stand_in or "?"
+        if in_pdf:
+            substituted[family] = in_pdf
+        else:
+            unused[family] = stand_in or "?"
     return FontReport(tuple(families), tuple(sorted(used)),
-                      tuple(sorted(n for n, e in used.items() if e)), substituted)
+                      tuple(sorted(n for n, e in used.items() if e)), substituted, unused)

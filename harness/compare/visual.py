@@ -10,9 +10,10 @@ then says how alike the two pages look once placed alike: wrong fills, other gly
 
 SSIM over a whole page is dominated by white paper: a 30 mm block of content erased lowers
 it by about 0.01, while the same PDF through two rasterisers differs by up to 0.15 (see
-`fidelity calibrate`). Local losses are measured apart, on 10 mm tiles: the share of inked
-tiles whose ink changed by more than half. Rasteriser noise changes under 1 % of them; the
-erased block always more.
+`fidelity calibrate`). Content lost or added is measured apart, on 5 mm tiles: a tile has
+changed when no tile within one tile's reach on the other page holds half its ink. Content
+that merely moved a few millimetres is the layout measure's, not counted here; rasteriser
+noise changes no tile; an erased block always some.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ BLANK_STD = 1.0  # grey-level standard deviation under which a page shows nothin
 # K1 0.01, K2 0.03, data range 255); tests pin the two together.
 WINDOW = 7
 _C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-TILE_MM = 10.0
+TILE_MM = 5.0
+REACH_TILES = 1  # how far (in tiles) ink may have moved and still count as there
 INK_FLOOR = 8.0  # mean darkness (0-255) under which a tile counts as blank paper
-CHANGED = 0.5  # a tile whose ink changed by more than this share of its own has changed
+CHANGED = 0.5  # a tile is lost when its neighbourhood on the other page has under half its ink
 
 
 def fit(candidate: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -95,14 +97,17 @@ def _ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def changed_tiles(reference: np.ndarray, candidate: np.ndarray, dpi: int) -> tuple[int, int]:
-    """(tiles whose ink changed by more than half, tiles with ink on either page)."""
+    """(tiles whose content was lost or added, tiles with ink on either page)."""
     candidate = fit(candidate, reference.shape)
     size = max(1, round(TILE_MM / 25.4 * dpi))
     ref, cand = _tile_ink(reference, size), _tile_ink(candidate, size)
-    most = np.maximum(ref, cand)
-    inked = most > INK_FLOOR
-    changed = inked & (np.abs(ref - cand) > CHANGED * most)
-    return int(changed.sum()), int(inked.sum())
+    window = 2 * REACH_TILES + 1
+    near_ref = ndimage.maximum_filter(ref, size=window, mode="constant")
+    near_cand = ndimage.maximum_filter(cand, size=window, mode="constant")
+    lost = (ref > INK_FLOOR) & (near_cand < CHANGED * ref)
+    added = (cand > INK_FLOOR) & (near_ref < CHANGED * cand)
+    inked = np.maximum(ref, cand) > INK_FLOOR
+    return int((lost | added).sum()), int(inked.sum())
 
 
 def inked_tiles(image: np.ndarray, dpi: int) -> int:

@@ -132,16 +132,18 @@ def _page_rows(results: dict[str, JobResult]) -> list[dict[str, Any]]:
             "reference": reference[i] if i < len(reference) else None,
             "suites": {name: (r.details.get("pages", [])[i]
                               if i < len(r.details.get("pages", [])) else None,
-                              _pair_ssim(r, i + 1))
+                              _pair(r, i + 1))
                        for name, r in results.items()},
         })
     return rows
 
 
-def _pair_ssim(result: JobResult, page: int) -> float | None:
-    for pair in result.details.get("page_pairs", []):
+def _pair(result: JobResult, page: int) -> dict[str, Any] | None:
+    """The aligned pair a candidate page belongs to, with its overlay when one was kept."""
+    diffs = result.details.get("diff_pages", [])
+    for n, pair in enumerate(result.details.get("page_pairs", [])):
         if pair.get("candidate_page") == page:
-            return pair.get("ssim")
+            return {**pair, "diff": diffs[n] if n < len(diffs) else None}
     return None
 
 

@@ -88,6 +88,14 @@ _MATHML = "http://www.w3.org/1998/Math/MathML"
 _OBJECT = re.compile(r"^Object[^/]*/content\.xml$")
 
 
+def _image_fills(package: zipfile.ZipFile) -> int:
+    try:
+        styles = etree.fromstring(package.read("styles.xml"), parser=SAFE_XML)
+    except (KeyError, etree.XMLSyntaxError):
+        return 0
+    return len(styles.findall(f".//{{{_DRAW}}}fill-image"))
+
+
 def _formulas(package: zipfile.ZipFile) -> list[str]:
     """Equations, which ODF keeps as embedded Math objects (MathML) beside content.xml."""
     found = []
@@ -113,6 +121,7 @@ def read(path: Path) -> SourceTruth:
             root = etree.fromstring(package.read("content.xml"), parser=SAFE_XML)
             margins = _headers_and_footers(package)
             formulas = _formulas(package)
+            fills = _image_fills(package)
     except KeyError:
         raise SourceError("could not read: the package has no content.xml") from None
     body = root.find(f"{{{_OFFICE}}}body")
@@ -120,7 +129,9 @@ def read(path: Path) -> SourceTruth:
         raise SourceError("could not read: content.xml has no office:body")
     facts: dict[str, int | str | bool] = {
         "tables": len(body.findall(f".//{{{_TABLE}}}table")),
-        "images": len(body.findall(f".//{{{_DRAW}}}image")),
+        # Pictures, and backgrounds or shapes filled with one (kept as styles in ODF).
+        "images": len(body.findall(f".//{{{_DRAW}}}image")) + fills
+        + len(root.findall(f".//{{{_DRAW}}}fill-image")),
     }
     slides = body.findall(f".//{{{_DRAW}}}page")
     if slides:
