@@ -88,3 +88,18 @@ def test_rebuilding_replaces_the_previous_report(tmp_path):
     (out / "stale.html").write_text("old")
     out = build_report(store, "r1", tmp_path / "reports")
     assert not (out / "stale.html").exists()
+
+
+def test_page_columns_are_the_shown_renderings_only(tmp_path):
+    store, good, _ = _store_with_results(tmp_path)
+    store.add_result("r1", JobResult(
+        "c", "good.docx", "docx", "libreoffice", "7.4.7.2", "save", "ok", 5, "limited by text",
+        details={"saved": f"{good.key}/libreoffice-save.docx",
+                 "checks": [{"feature": "table", "label": "table 1: kept", "score": 0.0,
+                             "expected": "<cell>", "found": "not found", "passed": False}]}))
+    out = build_report(store, None, tmp_path / "reports")
+    html = (out / "documents" / f"{good.key}.html").read_text()
+    pages = html[html.index('<table class="pages">'):]
+    header = pages[:pages.index("</thead>")]
+    assert "<th>libreoffice</th>" in header and "(save)" not in header
+    assert "structural checks, 0 of 1 passed" in html and "&lt;cell&gt;" in html
