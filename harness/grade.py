@@ -43,6 +43,14 @@ def step_grade(value: float, steps: tuple[float, ...]) -> int:
     return 0
 
 
+def at_most_grade(value: float, steps: tuple[float, ...]) -> int:
+    """Like step_grade, for a measure where lower is better: steps are ceilings."""
+    for grade_, ceiling in zip(range(5, 0, -1), steps):
+        if value <= ceiling:
+            return grade_
+    return 0
+
+
 def layout_grade(median_mm: float | None, moved_share: float | None) -> int:
     if median_mm is None or moved_share is None:  # not one word in common
         return 0
@@ -84,8 +92,7 @@ def grade(
     if visual_score is not None:
         signals["visual"] = step_grade(visual_score, VISUAL_STEPS)
     if area_changed is not None:
-        signals["area"] = 5 - next((i for i, top in enumerate(AREA_STEPS)
-                                    if area_changed <= top), 5)
+        signals["area"] = at_most_grade(area_changed, AREA_STEPS)
     if layout is not None:
         signals["layout"] = layout_grade(*layout)
     if expected_pages is not None:

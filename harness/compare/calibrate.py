@@ -51,8 +51,8 @@ def erase_block(page: Page, dpi: int, size_mm: float = BLOCK_MM,
     half = size_mm / 2
     px = dpi / 25.4
     cx, cy = page.width_mm / 2, page.height_mm / 2
-    ink = np.argwhere(page.image < 200)
-    if on_ink and len(ink):
+    ink = np.argwhere(page.image < 200) if on_ink else ()
+    if len(ink):
         cy, cx = ink.mean(axis=0) / px
     image[int((cy - half) * px):int((cy + half) * px),
           int((cx - half) * px):int((cx + half) * px)] = 255

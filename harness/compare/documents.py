@@ -24,7 +24,7 @@ class PageComparison:
     reference_page: int | None  # 1-based; None: the candidate's page is extra
     candidate_page: int | None  # None: the reference's page is missing
     ssim: float | None  # after registration; None for a missing or extra page
-    area_changed: float | None  # share of inked 10 mm tiles whose ink changed by over half
+    area_changed: float | None  # share of inked tiles whose content was lost or added
     distance_mm: float | None  # median displacement of the reference page's words
     p95_mm: float | None
     moved_share: float | None

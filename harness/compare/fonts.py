@@ -17,41 +17,36 @@ from typing import Iterable
 
 _STYLE = re.compile(r"[-,](bold|italic|oblique|regular|roman|light|medium|semibold|black|"
                     r"condensed|narrow|book|demi|heavy|thin)\w*$", re.I)
-_PS_SUFFIX = re.compile(r"(psmt|mt|ps)$")
+_PS_SUFFIX = re.compile(r"(PSMT|MT|PS)$")  # PostScript names' suffixes are upper case
 
 
-def family_name(name: str) -> str:
-    """A family name fontconfig understands, from a PostScript name: 'Arial-BoldMT' ->
-    'Arial', 'TimesNewRomanPSMT' -> 'Times New Roman'; a family name is kept as it is."""
-    base = name.strip()
-    if " " in base:
-        return base
-    for _ in range(3):
-        base = _STYLE.sub("", base)
-    base = re.sub(r"(PSMT|MT|PS)$", "", base.split(",")[0]) or base
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", base).split()
-    while len(words) > 1 and words[-1] != "Roman" and _STYLE.match("-" + words[-1]):
-        words.pop()
-    return " ".join(words)
-
-
-def _pdf_family(name: str) -> str:
-    """A PDF font as the PDF names it, style left out: 'DejaVuSans-Bold' -> 'DejaVuSans'."""
+def _without_style(name: str) -> str:
+    """'Arial-BoldItalicMT' -> 'Arial': style suffixes, however many, left out."""
     base = name.strip()
     for _ in range(3):
         base = _STYLE.sub("", base)
     return base
 
 
+def family_name(name: str) -> str:
+    """A family name fontconfig understands, from a PostScript name: 'Arial-BoldMT' ->
+    'Arial', 'TimesNewRomanPSMT' -> 'Times New Roman'; a family name is kept as it is."""
+    if " " in name.strip():
+        return name.strip()
+    base = _without_style(name).split(",")[0]
+    base = _PS_SUFFIX.sub("", base) or base
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", base).split()
+    while len(words) > 1 and words[-1] != "Roman" and _STYLE.match("-" + words[-1]):
+        words.pop()
+    return " ".join(words)
+
+
 def family_key(name: str) -> str:
     """A comparable family key: 'Arial-BoldMT' and 'Arial' -> 'arial'; 'Times New Roman'
     and 'TimesNewRomanPSMT' -> 'timesnewroman'."""
-    base = name.strip()
-    for _ in range(3):
-        base = _STYLE.sub("", base)
-    base = base.split(",")[0]
-    key = re.sub(r"[\s_-]", "", base).lower()
-    return _PS_SUFFIX.sub("", key) or key
+    base = _without_style(name).split(",")[0]
+    base = _PS_SUFFIX.sub("", base) or base
+    return re.sub(r"[\s_-]", "", base).lower()
 
 
 @lru_cache(maxsize=512)
@@ -85,7 +80,8 @@ class FontReport:
 
 def compare_fonts(asked: Iterable[str], used: dict[str, bool]) -> FontReport:
     families = sorted({family_name(a) for a in asked if a and a.strip()}, key=str.lower)
-    used_keys = {family_key(name): _pdf_family(name) for name in used}
+    # Stand-ins are named as the PDF names them, style left out ('DejaVuSans').
+    used_keys = {family_key(name): _without_style(name) for name in used}
     substituted: dict[str, str] = {}
     unused: dict[str, str] = {}
     for family in families:

@@ -42,14 +42,6 @@ class WordMatching:
     reference_per_page: tuple[int, ...]
     candidate_per_page: tuple[int, ...]
 
-    @property
-    def missing(self) -> int:
-        return self.reference_words - len(self.matches)
-
-    @property
-    def extra(self) -> int:
-        return self.candidate_words - len(self.matches)
-
 
 @dataclass(frozen=True)
 class LayoutStats:

@@ -53,10 +53,6 @@ class Rendering:
     dpi: int
     fonts: dict[str, bool] = field(default_factory=dict)  # font name -> embedded
 
-    @property
-    def word_count(self) -> int:
-        return sum(len(p.words) for p in self.pages)
-
 
 def font_name(raw: str) -> str:
     """PostScript name without the subset prefix ('ABCDEF+Carlito-Bold' -> 'Carlito-Bold')."""

@@ -40,12 +40,15 @@ def passed_share(checks: list[Check]) -> float | None:
     return round(sum(c.score for c in checks) / len(checks), 4) if checks else None
 
 
-def _present(text: str, have: Counter[str]) -> bool:
-    """Every word there, but one in twenty of a long text: a superscript glued to its word
+def _covered(want: Counter[str], have: Counter[str]) -> bool:
+    """All of it there, but one in twenty of a long text: a superscript glued to its word
     in one file ('subpopulations3') is apart in the other."""
-    want = Counter(tokens(text))
     missing = sum(max(0, n - have[t]) for t, n in want.items())
     return bool(want) and missing <= sum(want.values()) // 20
+
+
+def _present(text: str, have: Counter[str]) -> bool:
+    return _covered(Counter(tokens(text)), have)
 
 
 def characters(text: str) -> Counter[str]:
@@ -54,14 +57,8 @@ def characters(text: str) -> Counter[str]:
 
 def _found(e: Expectation, words: Counter[str], chars: Counter[str]) -> bool:
     if e.by_characters:
-        return any(_present_chars(t, chars) for t in e.texts)
+        return any(_covered(characters(t), chars) for t in e.texts)
     return any(_present(t, words) for t in e.texts)
-
-
-def _present_chars(text: str, have: Counter[str]) -> bool:
-    want = characters(text)
-    missing = sum(max(0, n - have[c]) for c, n in want.items())
-    return bool(want) and missing <= sum(want.values()) // 20
 
 
 def _checkable(e: Expectation) -> bool:
@@ -180,7 +177,7 @@ VOLATILE = re.compile(r"\b(NOW|TODAY|RAND|RANDBETWEEN|RANDARRAY|OFFSET|INDIRECT|
                       re.I)
 
 
-def cell_checks(source: SourceTruth, saved: SourceTruth, label: str = "kept") -> list[Check]:
+def cell_checks(source: SourceTruth, saved: SourceTruth) -> list[Check]:
     """Every stored cell of the source against the saved workbook: its value, its formula,
     its number format; plus sheet names and merged ranges."""
     checks = []
@@ -200,7 +197,7 @@ def cell_checks(source: SourceTruth, saved: SourceTruth, label: str = "kept") ->
              lambda c: normalise_number_format(c.number_format)
              if c.number_format != "General" else None,
              lambda a, b: a == b)):
-        checks.append(_cells_check(source.cells, saved.cells, feature, f"{name} {label}",
+        checks.append(_cells_check(source.cells, saved.cells, feature, f"{name} kept",
                                    pick, same))
     return [c for c in checks if c is not None]
 

@@ -16,6 +16,7 @@ from rapidfuzz.distance import Indel
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")
 MAX_ORDER_TOKENS = 100_000
+MISSING_SAMPLE = 25
 # Arabic's mandatory lam-alef ligature comes out of PDF text layers in either order (ال for
 # لا): within a run of lams and alefs, order is not compared.
 _LAM_ALEF = re.compile("[\u0644\u0627\u0623\u0625\u0622]{2,}")
@@ -23,7 +24,6 @@ _LAM_ALEF = re.compile("[\u0644\u0627\u0623\u0625\u0622]{2,}")
 
 def _sorted_run(match: re.Match) -> str:
     return "".join(sorted(match.group()))
-MISSING_SAMPLE = 25
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,7 @@ def _ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def changed_tiles(reference: np.ndarray, candidate: np.ndarray, dpi: int) -> tuple[int, int]:
     """(tiles whose content was lost or added, tiles with ink on either page)."""
     candidate = fit(candidate, reference.shape)
-    size = max(1, round(TILE_MM / 25.4 * dpi))
-    ref, cand = _tile_ink(reference, size), _tile_ink(candidate, size)
+    ref, cand = _tile_ink(reference, dpi), _tile_ink(candidate, dpi)
     window = 2 * REACH_TILES + 1
     near_ref = ndimage.maximum_filter(ref, size=window, mode="constant")
     near_cand = ndimage.maximum_filter(cand, size=window, mode="constant")
@@ -111,11 +110,12 @@ def changed_tiles(reference: np.ndarray, candidate: np.ndarray, dpi: int) -> tup
 
 
 def inked_tiles(image: np.ndarray, dpi: int) -> int:
-    return int((_tile_ink(image, max(1, round(TILE_MM / 25.4 * dpi))) > INK_FLOOR).sum())
+    return int((_tile_ink(image, dpi) > INK_FLOOR).sum())
 
 
-def _tile_ink(image: np.ndarray, size: int) -> np.ndarray:
-    """Mean darkness of each tile; a partial tile at the edges is padded with paper."""
+def _tile_ink(image: np.ndarray, dpi: int) -> np.ndarray:
+    """Mean darkness of each TILE_MM tile; a partial tile at the edges is padded with paper."""
+    size = max(1, round(TILE_MM / 25.4 * dpi))
     h, w = image.shape
     padded = np.full((-(-h // size) * size, -(-w // size) * size), 255, dtype=np.float32)
     padded[:h, :w] = image
@@ -129,11 +129,6 @@ def register(reference: np.ndarray, candidate: np.ndarray, dx_px: int,
     """The candidate at the reference's size, moved back by its words' median offset."""
     candidate = fit(candidate, reference.shape)
     return translate(candidate, -dx_px, -dy_px) if dx_px or dy_px else candidate
-
-
-def registered_ssim(reference: np.ndarray, candidate: np.ndarray, dx_px: int,
-                    dy_px: int) -> float:
-    return ssim(reference, register(reference, candidate, dx_px, dy_px))
 
 
 def is_blank(image: np.ndarray | Image.Image) -> bool:

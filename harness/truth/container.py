@@ -41,6 +41,8 @@ def check_zip(path: Path) -> None:
                           f"(ratio {total / packed:.0f}:1), a likely zip bomb")
 
 
+# Picture formats a PDF keeps as image objects; vector ones (EMF, WMF, SVG) may become paths.
+RASTER_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff"})
 _CHART_PART = re.compile(r"(^|/)charts/chart\d*\.xml$")
 
 

@@ -16,7 +16,8 @@ from docx.parts.document import DocumentPart
 from lxml import etree
 
 from harness.truth import Expectation, SourceTruth
-from harness.truth.container import SAFE_XML, chart_parts, check_zip, microsoft_page_count
+from harness.truth.container import (RASTER_EXTENSIONS, SAFE_XML, chart_parts, check_zip,
+                                     microsoft_page_count)
 
 FORMATS = ("docx", "docm", "dotx", "dotm")
 # python-docx opens only plain .docx; macro-enabled documents and templates share its parts.
@@ -27,7 +28,6 @@ for _content_type in ("application/vnd.ms-word.document.macroEnabled.main+xml",
     PartFactory.part_type_for.setdefault(_content_type, DocumentPart)
 _P, _T = qn("w:p"), qn("w:t")
 _SEPARATORS = (qn("w:tab"), qn("w:ptab"), qn("w:br"), qn("w:cr"))
-RASTER = {"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff"}
 _BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
 _EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -70,8 +70,7 @@ def _body_expectations(body: etree._Element) -> tuple[list[Expectation], list[Ex
     it keeps off the page (deleted text)."""
     shown: list[Expectation] = []
     hidden: list[Expectation] = []
-    tables = [t for t in body.iter(_TBL)]
-    for n, table in enumerate(tables, start=1):
+    for n, table in enumerate(body.iter(_TBL), start=1):
         nested = any(a.tag == _TBL for a in table.iterancestors())
         text = " ".join(paragraph_texts(table))
         if text:
@@ -118,7 +117,7 @@ def _raster_images(document: docx.document.Document, body: etree._Element) -> in
     count = 0
     for blip in body.iter(_BLIP):
         part = document.part.related_parts.get(blip.get(_EMBED) or "")
-        if part is not None and part.partname.ext.lower() in RASTER:
+        if part is not None and part.partname.ext.lower() in RASTER_EXTENSIONS:
             count += 1
     return count
 
@@ -137,26 +136,22 @@ def _is_list_item(paragraph) -> bool:
     return False
 
 
+def _related_roots(document: docx.document.Document, reltype: str) -> list[etree._Element]:
+    """The parsed parts the main document refers to with this relationship type."""
+    return [etree.fromstring(rel.target_part.blob, parser=SAFE_XML)
+            for rel in document.part.rels.values()
+            if rel.reltype == reltype and not rel.is_external]
+
+
 def _comments(document: docx.document.Document) -> list[str]:
-    texts: list[str] = []
-    for rel in document.part.rels.values():
-        if rel.reltype == COMMENTS and not rel.is_external:
-            root = etree.fromstring(rel.target_part.blob, parser=SAFE_XML)
-            for comment in root.iter(qn("w:comment")):
-                if text := " ".join(paragraph_texts(comment)):
-                    texts.append(text)
-    return texts
+    return [text for root in _related_roots(document, COMMENTS)
+            for comment in root.iter(qn("w:comment"))
+            if (text := " ".join(paragraph_texts(comment)))]
 
 
 def _notes(document: docx.document.Document, reltype: str, tag: str) -> list[str]:
-    texts: list[str] = []
-    for rel in document.part.rels.values():
-        if rel.reltype == reltype and not rel.is_external:
-            root = etree.fromstring(rel.target_part.blob, parser=SAFE_XML)
-            for note in root.iter(qn(tag)):
-                if note.get(qn("w:type")) in (None, "normal"):
-                    texts.extend(paragraph_texts(note))
-    return texts
+    return [text for root in _related_roots(document, reltype) for note in root.iter(qn(tag))
+            if note.get(qn("w:type")) in (None, "normal") for text in paragraph_texts(note)]
 
 
 # Fields whose cached result is a snapshot of one page or one moment.

@@ -42,7 +42,7 @@ def asked_fonts(path: Path) -> list[str]:
                     _scan(stream, named, theme, uses_theme)
             except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, ValueError):
                 continue
-    is_deck = any(n.startswith("ppt/") for n in archive.namelist())
+        is_deck = any(n.startswith("ppt/") for n in archive.namelist())
     for slot, face in theme.items():
         # Decks always draw titles and body text in the theme fonts; Word and Excel only
         # where a style or run refers to them.

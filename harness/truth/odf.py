@@ -70,14 +70,20 @@ def _blocks(root: etree._Element) -> list[str]:
     return blocks
 
 
-def _headers_and_footers(package: zipfile.ZipFile) -> list[str]:
-    """Text of the page headers and footers, which ODF keeps in styles.xml."""
+def _styles(package: zipfile.ZipFile) -> etree._Element | None:
+    """styles.xml, where ODF keeps page headers and footers and image fills."""
     try:
-        root = etree.fromstring(package.read("styles.xml"), parser=SAFE_XML)
+        return etree.fromstring(package.read("styles.xml"), parser=SAFE_XML)
     except KeyError:
+        return None
+
+
+def _headers_and_footers(styles: etree._Element | None) -> list[str]:
+    """Text of the page headers and footers."""
+    if styles is None:
         return []
     blocks: list[str] = []
-    for element in root.iter(f"{{{_STYLE}}}*"):
+    for element in styles.iter(f"{{{_STYLE}}}*"):
         name = etree.QName(element).localname
         if name.startswith(("header", "footer")) and not name.endswith(("-style", "-properties")):
             blocks.extend(_blocks(element))
@@ -86,14 +92,6 @@ def _headers_and_footers(package: zipfile.ZipFile) -> list[str]:
 
 _MATHML = "http://www.w3.org/1998/Math/MathML"
 _OBJECT = re.compile(r"^Object[^/]*/content\.xml$")
-
-
-def _image_fills(package: zipfile.ZipFile) -> int:
-    try:
-        styles = etree.fromstring(package.read("styles.xml"), parser=SAFE_XML)
-    except (KeyError, etree.XMLSyntaxError):
-        return 0
-    return len(styles.findall(f".//{{{_DRAW}}}fill-image"))
 
 
 def _formulas(package: zipfile.ZipFile) -> list[str]:
@@ -119,14 +117,15 @@ def read(path: Path) -> SourceTruth:
     try:
         with zipfile.ZipFile(path) as package:
             root = etree.fromstring(package.read("content.xml"), parser=SAFE_XML)
-            margins = _headers_and_footers(package)
+            styles = _styles(package)
             formulas = _formulas(package)
-            fills = _image_fills(package)
     except KeyError:
         raise SourceError("could not read: the package has no content.xml") from None
     body = root.find(f"{{{_OFFICE}}}body")
     if body is None:
         raise SourceError("could not read: content.xml has no office:body")
+    margins = _headers_and_footers(styles)
+    fills = len(styles.findall(f".//{{{_DRAW}}}fill-image")) if styles is not None else 0
     facts: dict[str, int | str | bool] = {
         "tables": len(body.findall(f".//{{{_TABLE}}}table")),
         # Pictures, and backgrounds or shapes filled with one (kept as styles in ODF).

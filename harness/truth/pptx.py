@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
 
@@ -9,14 +10,13 @@ from pptx.package import Package
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from harness.truth import Expectation, SourceTruth
-from harness.truth.container import chart_parts, check_zip
+from harness.truth.container import RASTER_EXTENSIONS, chart_parts, check_zip
 
 FORMATS = ("pptx", "pptm", "potx", "potm", "ppsx")
 
 
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _DYNAMIC_FIELDS = ("slidenum", "datetime")  # their cached text is a snapshot, not content
-RASTER = {"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff"}
 
 
 def _paragraph_text(paragraph) -> str:
@@ -40,7 +40,7 @@ def _shape_texts(shapes, counts: dict[str, int], tables: list[str]) -> list[str]
             continue
         if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
             try:
-                counts["raster_images"] += shape.image.ext.lower() in RASTER
+                counts["raster_images"] += shape.image.ext.lower() in RASTER_EXTENSIONS
             except Exception:  # noqa: BLE001 - a linked or broken picture has no image part
                 pass
         if getattr(shape, "has_table", False) and shape.has_table:
@@ -75,8 +75,7 @@ def read(path: Path) -> SourceTruth:
         tables: list[str] = []
         if slide._element.get("show") in ("0", "false"):
             hidden += 1
-            if text := " ".join(_shape_texts(slide.shapes, {"images": 0, "raster_images": 0,
-                                                           "tables": 0}, [])):
+            if text := " ".join(_shape_texts(slide.shapes, Counter(), [])):
                 kept_off.append(Expectation("hidden-slides", f"hidden slide {slides}", (text,)))
             continue
         texts = _shape_texts(slide.shapes, counts, tables)
