@@ -15,6 +15,7 @@ import tempfile
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,6 +96,10 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
                             artifacts_root(store.path) / run.id, scratch)
     state = "interrupted"
     previous_tag = os.environ.get(SWEEP_VARIABLE)
+    # multiprocessing's resource tracker is the coordinator's, not a worker's: started before
+    # the tag, it is not killed with what a dead worker left behind (it was, and the sweep
+    # then failed at random with "resource_tracker: process died unexpectedly").
+    resource_tracker.ensure_running()
     os.environ[SWEEP_VARIABLE] = run.id  # inherited by workers and every suite below them
     try:
         with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:

@@ -32,9 +32,12 @@ def test_a_killed_worker_is_replaced_and_no_result_is_lost(tmp_path):
                               "--task", "show"], cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
+    tracker_environ: bytes | None = None
     deadline = time.monotonic() + 120
     while killed is None and time.monotonic() < deadline and sweep.poll() is None:
         for pid in _children(sweep.pid):
+            if tracker_environ is None and "resource_tracker" in _cmdline(pid):
+                tracker_environ = Path(f"/proc/{pid}/environ").read_bytes()
             if "spawn_main" in _cmdline(pid) and _children(pid):  # a worker running a suite
                 subprocess.run(["kill", "-KILL", str(pid)])
                 killed = pid
@@ -43,6 +46,11 @@ def test_a_killed_worker_is_replaced_and_no_result_is_lost(tmp_path):
     stdout, stderr = sweep.communicate(timeout=600)
     assert killed is not None, "never saw a worker running a suite"
     assert sweep.returncode == 0, stderr[-2000:]
+    # What a dead worker left is killed by the sweep's tag; the coordinator's own resource
+    # tracker must not carry it (killing it made this sweep fail at random).
+    assert tracker_environ is not None, "never saw the sweep's resource tracker"
+    assert b"FIDELITY_SWEEP_TAG=" not in tracker_environ
+    assert "process died unexpectedly" not in stderr
     results = json.loads((out / "latest" / "results.json").read_text())["results"]
     assert sorted(r["document"] for r in results) == sorted(
         p.name for p in PROBES.iterdir() if not p.name.endswith(".json"))
