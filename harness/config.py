@@ -3,10 +3,13 @@
 
 - ``feature_weights``: a table feature tag -> weight, overriding the weights the corpus
   gives (each feature's share of the corpus's documents).
+- ``profiles``: named sets of `fidelity run` settings (``PROFILE_SCHEMA``), over the
+  built-in ``quick``, ``nightly`` and ``ci``.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,3 +42,56 @@ def feature_weights(counts: dict[str, int], documents: int,
             raise UsageError(f"feature_weights.{tag} must be a number ≥ 0, not {value!r}")
         weights[tag] = float(value)
     return weights
+
+
+# The settings a profile may hold, with their types; a `fidelity run` option overrides its
+# profile's value. Paths of `junit` and `jsonl` are relative to the reports folder (`out`).
+PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "corpus": list, "suites": list, "tasks": list, "jobs": int,
+    "timeout_seconds": (int, float), "limit": int, "out": str, "scheduler": str,
+    "libreoffice_mode": str, "use_cache": bool, "retry_failed": bool,
+    "junit": str, "jsonl": str, "fail_below_grade": int,
+}
+BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {"corpus": ["corpus/probes"], "tasks": ["show"]},
+    "nightly": {"tasks": ["show", "save", "save-odf", "save-recalc"], "retry_failed": True,
+                "junit": "junit.xml", "jsonl": "results.jsonl"},
+    "ci": {"junit": "junit.xml", "jsonl": "results.jsonl", "fail_below_grade": 3},
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def profile(name: str | None, settings: dict[str, Any] | None = None) -> tuple[str | None,
+                                                                                  dict[str, Any]]:
+    """The chosen profile's settings (built-in values under the configured ones). With no
+    name, `ci` when the CI variable is set, else none."""
+    if name is None:
+        if not in_ci():
+            return None, {}
+        name = "ci"
+    configured = (settings if settings is not None else load_settings()).get("profiles", {})
+    if not isinstance(configured, dict):
+        raise UsageError("profiles must be a table of tables ([tool.fidelity.profiles.NAME])")
+    known = sorted(set(BUILTIN_PROFILES) | set(configured))
+    if name not in known:
+        raise UsageError(f"unknown profile {name}; known: {', '.join(known)}")
+    merged = dict(BUILTIN_PROFILES.get(name, {}))
+    own = configured.get(name, {})
+    if not isinstance(own, dict):
+        raise UsageError(f"profile {name} must be a table")
+    merged.update(own)
+    for key, value in merged.items():
+        if key not in PROFILE_SCHEMA:
+            raise UsageError(f"profile {name}: unknown setting {key}; known: "
+                             f"{', '.join(sorted(PROFILE_SCHEMA))}")
+        expected = PROFILE_SCHEMA[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
+            names = (" or ".join(t.__name__ for t in expected) if isinstance(expected, tuple)
+                     else expected.__name__)
+            raise UsageError(f"profile {name}: {key} must be {names}, not {value!r}")
+        if key in ("corpus", "suites", "tasks") and not all(isinstance(v, str) for v in value):
+            raise UsageError(f"profile {name}: {key} must be a list of strings")
+    return name, merged

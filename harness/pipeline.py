@@ -33,6 +33,8 @@ from harness.truth.fonts import asked_fonts
 from renderers.base import RenderOutcome, Status, Task
 from renderers.output import pdf_page_count
 
+# Details that name files in the run's artifacts folder (relative paths).
+ARTIFACT_FIELDS = ("pdf", "saved", "pages", "reference_pages", "diff_pages")
 REPORT_PAGES = 40  # page images kept per document and suite for the report
 TASK_SHOW = Task.SHOW.value
 
@@ -74,6 +76,15 @@ def _renderer(name: str, scratch: Path) -> renderers.Renderer:
     if (name, scratch) not in _RENDERERS:
         _RENDERERS[(name, scratch)] = renderers.get(name, scratch)
     return _RENDERERS[(name, scratch)]
+
+
+def release_renderers() -> None:
+    """Stop this process's persistent suites (a Dask worker outlives the sweep)."""
+    while _RENDERERS:
+        _, renderer = _RENDERERS.popitem()
+        close = getattr(renderer, "close", None)
+        if close is not None:
+            close()
 
 
 def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) -> list[str]:

@@ -16,7 +16,7 @@ from harness.corpus import Document
 from harness.errors import StoreError
 from harness.pipeline import JobResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the result cache
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS results (
     details TEXT NOT NULL,
     PRIMARY KEY (run_id, corpus, document, suite, task)
 );
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    corpus TEXT NOT NULL,
+    document TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    task TEXT NOT NULL,
+    parts TEXT NOT NULL
+);
 """
 
 
@@ -98,6 +107,9 @@ class Store:
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {row[0]}; this harness reads "
                              f"up to {SCHEMA_VERSION}: upgrade the harness")
+        elif int(row[0]) < SCHEMA_VERSION:  # version 1 lacked only the cache table
+            self._db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                             (SCHEMA_VERSION,))
 
     def close(self) -> None:
         self._db.close()
@@ -108,14 +120,17 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, sql: str, params: tuple | list) -> None:
+    def _write(self, sql: str, params: tuple | list, *more: tuple[str, tuple]) -> None:
+        """One transaction: the statement and any `more` (sql, params) commit together."""
         try:
             with self._db:
                 if params and isinstance(params, list):
                     self._db.executemany(sql, params)
                 else:
                     self._db.execute(sql, params)
-        except sqlite3.Error as exc:
+                for extra_sql, extra_params in more:
+                    self._db.execute(extra_sql, extra_params)
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot write to the result store {self.path}: {exc}") from None
 
     def start_run(self, run: Run, documents: list[Document]) -> None:
@@ -128,11 +143,55 @@ class Store:
                  str(d.reference_pdf) if d.reference_pdf else None, d.license, d.source)
                 for d in documents])
 
-    def add_result(self, run_id: str, r: JobResult) -> None:
+    def add_result(self, run_id: str, r: JobResult, cache_key: str | None = None,
+                   cache_parts: dict | None = None) -> None:
+        """The result, and its cache entry when it has one, in one transaction."""
+        more = []
+        if cache_key is not None:
+            more.append(("INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?,?,?)",
+                         (cache_key, run_id, r.corpus, r.document, r.suite, r.task,
+                          json.dumps(cache_parts or {}, default=str))))
         self._write("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (run_id, r.corpus, r.document, r.suite, r.task, r.format, r.suite_version,
                      r.status, r.grade, r.message, r.stderr, r.suite_seconds, r.total_seconds,
-                     json.dumps(r.scores), json.dumps(r.details)))
+                     json.dumps(r.scores), json.dumps(r.details)), *more)
+
+    def cached(self, key: str) -> tuple[str, JobResult] | None:
+        """The run and result a cache key points at, if both are still stored."""
+        row = self._db.execute(
+            "SELECT r.run_id, r.corpus, r.document, r.format, r.suite, r.suite_version, "
+            "r.task, r.status, r.grade, r.message, r.stderr, r.suite_seconds, "
+            "r.total_seconds, r.scores, r.details FROM cache c JOIN results r ON "
+            "r.run_id=c.run_id AND r.corpus=c.corpus AND r.document=c.document AND "
+            "r.suite=c.suite AND r.task=c.task WHERE c.key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        return row[0], JobResult(*row[1:13], scores=json.loads(row[13]),
+                                 details=json.loads(row[14]))
+
+    def cache_entries(self) -> list[dict[str, Any]]:
+        cursor = self._db.execute("SELECT key, run_id, corpus, document, suite, task, parts "
+                                  "FROM cache ORDER BY suite, task, corpus, document")
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    def clear_cache(self, suite: str | None = None) -> int:
+        count = len([e for e in self.cache_entries() if suite in (None, e["suite"])])
+        if suite is None:
+            self._write("DELETE FROM cache", ())
+        else:
+            self._write("DELETE FROM cache WHERE suite=?", (suite,))
+        return count
+
+    def stored_keys(self, run_id: str) -> set[tuple[str, str, str, str]]:
+        """(corpus, document, suite, task) of every result a run holds: what a resumed run
+        need not do again."""
+        return set(self._db.execute("SELECT corpus, document, suite, task FROM results "
+                                    "WHERE run_id=?", (run_id,)).fetchall())
+
+    def resume_run(self, run_id: str, settings: dict[str, Any]) -> None:
+        self._write("UPDATE runs SET state='running', finished_at=NULL, settings=? WHERE id=?",
+                    (json.dumps(settings), run_id))
 
     def finish_run(self, run_id: str, finished_at: str, state: str) -> None:
         self._write("UPDATE runs SET finished_at=?, state=? WHERE id=?",

@@ -6,15 +6,14 @@ as it arrives.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import secrets
 import shutil
 import sys
 import tempfile
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,14 +21,16 @@ from pathlib import Path
 
 import renderers
 from harness import PIPELINE_VERSION, __version__
-from harness.corpus import Document
+from harness import executors
+from harness.cache import CacheKey, adopt, fonts_fingerprint
+from harness.corpus import Document, document_key
+from harness.executors import Executor
 from harness.errors import NothingToDo, UsageError
-from harness.pipeline import Job, JobResult, result_without_rendering, run_job
+from harness.pipeline import Job, JobResult, result_without_rendering
 from harness.progress import SweepProgress
 from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
 from harness.store import Run, Store
-from harness.workers import stop_workers, worker_pool
 from renderers.base import Availability, RenderOutcome, Status, Task
 from renderers.process import SWEEP_VARIABLE, kill_tagged
 
@@ -42,6 +43,9 @@ class SweepSettings:
     timeout_seconds: float
     dpi: int = DEFAULT_DPI
     tasks: tuple[str, ...] = ALL_TASKS
+    use_cache: bool = True  # reuse a stored result whose inputs are all unchanged
+    retry_failed: bool = False  # ... unless it was not `ok`
+    resume: bool = True  # continue an unfinished run with the same plan
 
 
 def now_iso() -> str:
@@ -76,8 +80,13 @@ def artifacts_root(store_path: Path) -> Path:
 
 
 def sweep(documents: list[Document], suites: list[str], store: Store,
-          settings: SweepSettings, progress_plain: bool | None = None) -> Run:
-    """Run every job, store every result, and return the finished run."""
+          settings: SweepSettings, progress_plain: bool | None = None,
+          executor: Executor | None = None) -> Run:
+    """Run every job not already done, store every result, and return the finished run.
+
+    A run killed before it finished, with the same plan (documents, suites, tasks,
+    options), is resumed rather than started again; a job whose inputs are all unchanged
+    since a stored result is not run (see harness.cache)."""
     if not documents:
         raise NothingToDo("no Office document found in the corpus folder(s)")
     availability = suite_status(suites)
@@ -88,12 +97,16 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     if not usable:
         raise NothingToDo("none of the chosen suites is available here: "
                           + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
-    run = _new_run(availability, documents, settings)
-    store.start_run(run, documents)
+    executor = executor or executors.get("local", workers=settings.jobs)
+    run, done = _open_run(store, availability, documents, settings, executor)
     _remove_orphaned_scratch()
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-    immediate, jobs = _plan(documents, availability, settings,
-                            artifacts_root(store.path) / run.id, scratch)
+    artifacts = artifacts_root(store.path) / run.id
+    immediate, jobs = _plan(documents, availability, settings, artifacts, scratch)
+    immediate = [r for r in immediate if (r.corpus, r.document, r.suite, r.task) not in done]
+    jobs = [j for j in jobs if (j.document.corpus, j.document.relpath, j.suite, j.task)
+            not in done]
+    reused, jobs, keys = _from_cache(store, jobs, availability, settings, artifacts)
     state = "interrupted"
     previous_tag = os.environ.get(SWEEP_VARIABLE)
     # multiprocessing's resource tracker is the coordinator's, not a worker's: started before
@@ -101,11 +114,26 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     # then failed at random with "resource_tracker: process died unexpectedly").
     resource_tracker.ensure_running()
     os.environ[SWEEP_VARIABLE] = run.id  # inherited by workers and every suite below them
+    total = len(done) + len(immediate) + len(reused) + len(jobs)
+    if done or reused:
+        print(f"fidelity: {len(done)} result(s) already stored in run {run.id}, "
+              f"{len(reused)} reused from the cache, {len(jobs)} job(s) to run",
+              file=sys.stderr)
+
+    def record(result: JobResult) -> None:
+        key = keys.get((result.corpus, result.document, result.suite, result.task))
+        cacheable = key is not None and result.status not in UNCACHED_STATUSES \
+            and not result.details.get("harness_error")
+        store.add_result(run.id, result, key.digest if cacheable else None,
+                         key.parts if cacheable else None)
+        progress.advance(result)
+
     try:
-        with SweepProgress(len(immediate) + len(jobs), progress_plain) as progress:
-            for result in immediate:
-                _record(store, run.id, progress, result)
-            _execute(jobs, settings.jobs, store, run.id, progress)
+        with SweepProgress(total, progress_plain, already_done=len(done)) as progress:
+            for result in immediate + reused:
+                record(result)
+            if jobs:
+                executor.run(jobs, record)
         state = "complete"
     finally:
         kill_tagged(run.id, SWEEP_VARIABLE)  # whatever a dead worker left running
@@ -118,8 +146,84 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     return store.run(run.id)
 
 
+# Not reused from the cache: a timeout or a crash may be the machine's doing, not the
+# document's, and is tried again on the next run.
+UNCACHED_STATUSES = frozenset({Status.TIMED_OUT.value, Status.CRASHED.value})
+
+
+def _options(suite: str, settings: SweepSettings) -> dict[str, object]:
+    """The options that reach a suite, as the cache key sees them."""
+    options: dict[str, object] = {"timeout_seconds": settings.timeout_seconds}
+    if suite == "libreoffice":
+        options["libreoffice_mode"] = os.environ.get("FIDELITY_LIBREOFFICE_MODE",
+                                                     "persistent")
+    return options
+
+
+def _from_cache(store: Store, jobs: list[Job], availability: dict[str, Availability],
+                settings: SweepSettings, artifacts: Path,
+                ) -> tuple[list[JobResult], list[Job], dict[tuple, CacheKey]]:
+    """Results reused from the cache, the jobs left to run, and every job's cache key."""
+    reused: list[JobResult] = []
+    to_run: list[Job] = []
+    keys: dict[tuple, CacheKey] = {}
+    root = artifacts_root(store.path)
+    for job in jobs:
+        key = CacheKey.of(job, availability[job.suite].version,
+                          _options(job.suite, settings))
+        keys[(job.document.corpus, job.document.relpath, job.suite, job.task)] = key
+        hit = store.cached(key.digest) if settings.use_cache else None
+        if hit is not None and (hit[1].status == Status.OK.value or not settings.retry_failed):
+            run_id, cached = hit
+            adopted = adopt(cached, root / run_id, artifacts, job.document,
+                            document_key(cached.corpus, cached.document))
+            if adopted is not None:
+                adopted.details.setdefault("cached_from", run_id)
+                reused.append(adopted)
+                continue
+        to_run.append(job)
+    return reused, to_run, keys
+
+
+def plan_fingerprint(documents: list[Document], suites: list[str],
+                     settings: SweepSettings) -> str:
+    """What a run set out to do: a run with the same plan can be resumed."""
+    plan = {"documents": sorted((d.corpus, d.relpath, d.sha256) for d in documents),
+            "suites": sorted(suites), "tasks": sorted(settings.tasks), "dpi": settings.dpi,
+            "timeout_seconds": settings.timeout_seconds}
+    return hashlib.sha256(json.dumps(plan).encode()).hexdigest()
+
+
+def _coordinator_gone(run: Run) -> bool:
+    who = run.settings.get("coordinator") or {}
+    if who.get("host") != platform.node() or not isinstance(who.get("pid"), int):
+        return False  # another machine's run: cannot tell, so never taken over
+    return not Path(f"/proc/{who['pid']}").exists()
+
+
+def _open_run(store: Store, availability: dict[str, Availability], documents: list[Document],
+              settings: SweepSettings, executor: Executor) -> tuple[Run, set[tuple]]:
+    """A new run, or the unfinished run with the same plan, and what that run holds."""
+    plan = plan_fingerprint(documents, list(availability), settings)
+    fresh = _new_run(availability, documents, settings, executor, plan)
+    for old in reversed(store.runs()):
+        stale = old.state == "running" and _coordinator_gone(old)
+        if stale and old.settings.get("plan") != plan:
+            store.finish_run(old.id, old.finished_at or now_iso(), "interrupted")
+        resumable = old.state == "interrupted" or stale
+        if settings.resume and resumable and old.settings.get("plan") == plan:
+            settings_now = dict(fresh.settings, resumed=old.settings.get("resumed", 0) + 1)
+            store.resume_run(old.id, settings_now)
+            print(f"fidelity: resuming run {old.id}, which did not finish", file=sys.stderr)
+            return store.run(old.id), store.stored_keys(old.id)
+        if old.state == "complete" and old.settings.get("plan") == plan:
+            break  # the newest run with this plan finished: nothing older to resume
+    store.start_run(fresh, documents)
+    return fresh, set()
+
+
 def _new_run(availability: dict[str, Availability], documents: list[Document],
-             settings: SweepSettings) -> Run:
+             settings: SweepSettings, executor: Executor, plan: str) -> Run:
     return Run(
         id=new_run_id(), started_at=now_iso(), finished_at=None, state="running",
         harness_version=__version__, pipeline_version=PIPELINE_VERSION,
@@ -129,6 +233,9 @@ def _new_run(availability: dict[str, Availability], documents: list[Document],
                   "tasks": list(settings.tasks),
                   "rasteriser": get_rasteriser().settings(settings.dpi).__dict__,
                   "corpora": sorted({str(d.root) for d in documents}),
+                  "plan": plan, **executor.describe(),
+                  "coordinator": {"host": platform.node(), "pid": os.getpid()},
+                  "fonts": fonts_fingerprint(),
                   "machine": {"host": platform.node(), "system": platform.platform(),
                               "python": platform.python_version(), "cpus": os.cpu_count()}},
     )
@@ -159,60 +266,3 @@ def _plan(documents: list[Document], availability: dict[str, Availability],
                         continue
                 immediate.append(result_without_rendering(doc, name, a.version, outcome, task))
     return immediate, jobs
-
-
-def _execute(jobs: list[Job], workers: int, store: Store, run_id: str,
-             progress: SweepProgress) -> None:
-    """Run jobs with at most `workers` in flight. When a worker process dies, the pool is
-    broken for every job in it: the jobs in flight are retried one by one in a fresh pool,
-    so only a document that really kills its worker ends as `crashed`."""
-    queue = deque(jobs)
-    while queue:
-        suspects = _run_pool(queue, max(1, workers), store, run_id, progress)
-        if suspects:  # the broken pool's workers are gone; their suites must go too
-            kill_tagged(run_id, SWEEP_VARIABLE)
-        for job in suspects:
-            _run_isolated(job, store, run_id, progress)
-
-
-def _record(store: Store, run_id: str, progress: SweepProgress, result: JobResult) -> None:
-    store.add_result(run_id, result)
-    progress.advance(result)
-
-
-def _run_pool(queue: deque[Job], workers: int, store: Store, run_id: str,
-              progress: SweepProgress) -> list[Job]:
-    """Drain the queue; return the jobs in flight if the pool broke."""
-    with worker_pool(workers) as pool:
-        in_flight: dict[Future[JobResult], Job] = {}
-        try:
-            while queue or in_flight:
-                while queue and len(in_flight) < workers:
-                    job = queue.popleft()
-                    in_flight[pool.submit(run_job, job)] = job
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        return list(in_flight.values())
-                    _record(store, run_id, progress, result)
-                    del in_flight[future]
-        except BaseException:
-            stop_workers(pool)
-            raise
-    return []
-
-
-def _run_isolated(job: Job, store: Store, run_id: str, progress: SweepProgress) -> None:
-    with worker_pool(1) as pool:
-        try:
-            result = pool.submit(run_job, job).result()
-        except BrokenProcessPool as exc:
-            outcome = RenderOutcome(Status.CRASHED, "the worker process died while processing "
-                                    f"this document ({type(exc).__name__})", 0.0)
-            result = result_without_rendering(job.document, job.suite, None, outcome, job.task)
-        except BaseException:
-            stop_workers(pool)
-            raise
-    _record(store, run_id, progress, result)

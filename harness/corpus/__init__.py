@@ -1,5 +1,5 @@
 """Corpus handling: finding documents in folders, and the built-in feature probes."""
 
-from harness.corpus.discover import FAMILIES, OFFICE_FORMATS, Document, discover
+from harness.corpus.discover import FAMILIES, OFFICE_FORMATS, Document, discover, document_key
 
-__all__ = ["FAMILIES", "OFFICE_FORMATS", "Document", "discover"]
+__all__ = ["FAMILIES", "OFFICE_FORMATS", "Document", "discover", "document_key"]

@@ -48,9 +48,13 @@ class Document:
     @property
     def key(self) -> str:
         """A file-name-safe id, stable across runs, for the document's artifacts."""
-        digest = hashlib.sha1(f"{self.corpus}/{self.relpath}".encode()).hexdigest()[:12]
-        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(self.relpath).stem)
-        return f"{stem[:40]}-{digest}"
+        return document_key(self.corpus, self.relpath)
+
+
+def document_key(corpus: str, relpath: str) -> str:
+    digest = hashlib.sha1(f"{corpus}/{relpath}".encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(relpath).stem)
+    return f"{stem[:40]}-{digest}"
 
 
 def sha256_of(path: Path) -> str:

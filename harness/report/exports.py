@@ -50,3 +50,11 @@ def write_csv(path: Path, results: list[JobResult]) -> None:
         for r in results:
             record = result_record(r)
             writer.writerow([record[k] for k in fixed] + [r.scores.get(n) for n in score_names])
+
+
+def write_jsonl(path: Path, run: Run, results: list[JobResult]) -> None:
+    """One result per line, each with its run: easy to append, grep and stream."""
+    with path.open("w", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps({"schema_version": EXPORT_SCHEMA_VERSION, "run": run.id,
+                                 **result_record(r)}, ensure_ascii=False) + "\n")
