@@ -1,16 +1,169 @@
-"""Commands about runs over time: `history`, `cache info|clear`, `bench`."""
+"""Commands that run sweeps or look at them over time: `run`, `history`, `cache info|clear`,
+`bench`."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from harness.cli import DEFAULT_OUT, _store_path, app
+import renderers
+from harness.cli import DEFAULT_CORPUS, DEFAULT_OUT, _store_path, app
+from harness.corpus import discover
 from harness.errors import UsageError
+from harness.report import build_report
+from harness.report.build import matrix
 from harness.store import Store
+from harness.sweep import ALL_TASKS, SweepSettings, sweep
+from renderers.base import Status
+from renderers.libreoffice import MODES
+
+@app.command()
+def run(
+    corpus: Annotated[Optional[list[Path]], typer.Option(
+        help="Corpus folder; repeat for several. Default: the built-in corpus.")] = None,
+    suite: Annotated[Optional[list[str]], typer.Option(
+        help="Suite to run; repeat for several. Default: every known suite (those not "
+             "installed here are reported unavailable).")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Reports folder (reports/<run-id>/, latest). Default: reports.")] = None,
+    store: Annotated[Optional[Path], typer.Option(
+        help="Result store. Default: OUT/fidelity.sqlite.")] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        min=1, help="Parallel workers (local executor). Default: the number of cores.")]
+        = None,
+    timeout: Annotated[Optional[float], typer.Option(
+        min=1, help="Seconds a suite gets per document and task. Default: 120.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
+        = None,
+    task: Annotated[Optional[list[str]], typer.Option(
+        help="Task: show, save, save-odf, save-recalc; repeat for several. Default: all.")]
+        = None,
+    libreoffice_mode: Annotated[Optional[str], typer.Option(
+        help="LibreOffice driven by a persistent UNO listener per worker (falls back to the "
+             "command line when it cannot start), or one command per document (oneshot).")]
+        = None,
+    profile: Annotated[Optional[str], typer.Option(
+        help="Settings profile: quick, nightly, ci, or one of [tool.fidelity.profiles]. "
+             "Default: ci when the CI variable is set.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run the jobs on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
+    cache: Annotated[Optional[bool], typer.Option(
+        "--cache/--no-cache", help="Reuse stored results whose inputs are all unchanged.")]
+        = None,
+    retry_failed: Annotated[Optional[bool], typer.Option(
+        "--retry-failed/--keep-failed", help="Run again, rather than reuse, cached results "
+        "that were not ok.")] = None,
+    fresh: Annotated[bool, typer.Option(
+        help="Start a new run even when an unfinished run with the same plan could be "
+             "resumed.")] = False,
+    junit: Annotated[Optional[Path], typer.Option(
+        help="Write JUnit XML here (relative to OUT).")] = None,
+    jsonl: Annotated[Optional[Path], typer.Option(
+        help="Write JSON Lines here (relative to OUT).")] = None,
+    fail_below: Annotated[Optional[int], typer.Option(
+        min=0, max=5, help="JUnit failure below this grade. Default: 3.")] = None,
+    report: Annotated[bool, typer.Option(
+        "--report/--no-report", help="Build the HTML report after the sweep.")] = True,
+) -> None:
+    """Render every document with every chosen suite, compare, grade, store and report.
+    Exit 1 when a result regressed since the suite's previous run."""
+    from harness.config import profile as load_profile
+    from harness import executors
+    from harness.history import history, regressions, summary_lines
+
+    profile_name, chosen = load_profile(profile)
+    roots = corpus or [Path(p) for p in chosen.get("corpus", [])] or [DEFAULT_CORPUS]
+    out = out or Path(chosen.get("out", DEFAULT_OUT))
+    tasks = tuple(dict.fromkeys(task or chosen.get("tasks") or ALL_TASKS))
+    unknown = [t for t in tasks if t not in ALL_TASKS]
+    if unknown:
+        raise UsageError(f"unknown task {', '.join(unknown)}; known: {', '.join(ALL_TASKS)}")
+    libreoffice_mode = libreoffice_mode or chosen.get("libreoffice_mode", "persistent")
+    if libreoffice_mode not in MODES:
+        raise UsageError(f"unknown LibreOffice mode {libreoffice_mode}; known: "
+                         f"{', '.join(MODES)}")
+    os.environ["FIDELITY_LIBREOFFICE_MODE"] = libreoffice_mode  # read by the workers
+    documents = discover(roots, limit or chosen.get("limit"))
+    # Every known suite by default: one that is not installed here stands in the matrix as
+    # `unavailable`, with its reason, rather than silently missing.
+    suites = suite or chosen.get("suites") or renderers.names()
+    jobs = jobs or chosen.get("jobs") or os.cpu_count() or 1
+    scheduler = scheduler or chosen.get("scheduler")
+    executor = (executors.get("dask", scheduler=scheduler) if scheduler
+                else executors.get("local", workers=jobs))
+    settings = SweepSettings(
+        jobs=jobs, timeout_seconds=float(timeout or chosen.get("timeout_seconds", 120.0)),
+        tasks=tasks, use_cache=chosen.get("use_cache", True) if cache is None else cache,
+        retry_failed=(chosen.get("retry_failed", False) if retry_failed is None
+                      else retry_failed), resume=not fresh)
+    where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} worker(s)"
+    print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
+          f"({', '.join(suites)}) x task(s) {', '.join(tasks)}, {where}"
+          + (f", profile {profile_name}" if profile_name else ""), file=sys.stderr)
+    with Store(_store_path(out, store)) as db:
+        finished = sweep(documents, suites, db, settings, executor=executor)
+        if report:
+            written = build_report(db, finished.id, out)
+        _print_summary(db, finished.id)
+        _write_ci_outputs(db, finished.id, out, junit or chosen.get("junit"),
+                          jsonl or chosen.get("jsonl"),
+                          fail_below if fail_below is not None
+                          else chosen.get("fail_below_grade", 3))
+        histories = history(db, finished.id)
+    for line in summary_lines(histories):
+        print(line)
+    if report:
+        print(f"report: {written / 'index.html'}")
+    found = regressions(histories)
+    if found:
+        print(f"fidelity: {found} regression(s) since the previous run", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _write_ci_outputs(db: Store, run_id: str, out: Path, junit: Path | str | None,
+                      jsonl: Path | str | None, fail_below: int) -> None:
+    from harness.report.exports import write_jsonl
+    from harness.report.junit import write_junit
+
+    if not junit and not jsonl:
+        return
+    run_record = db.run(run_id)
+    results = list(db.results(run_id))
+    if junit:
+        write_junit(out / junit, run_record, results, fail_below)
+        print(f"junit: {out / junit}")
+    if jsonl:
+        write_jsonl(out / jsonl, run_record, results)
+        print(f"jsonl: {out / jsonl}")
+
+
+def _print_summary(db: Store, run_id: str) -> None:
+    suites, formats, cells = matrix(list(db.results(run_id)))
+    table = Table(title=f"run {run_id}: mean grade (graded documents) and failures")
+    for column, justify in (("suite", "left"), ("format", "left"), ("mean grade", "right"),
+                            ("graded", "right"), ("ungraded", "right"), ("not ok", "left")):
+        table.add_column(column, justify=justify)
+    not_run = {Status.UNSUPPORTED.value, Status.UNAVAILABLE.value}
+    left_out = 0
+    for (suite_name, fmt), cell in sorted(cells.items()):
+        if set(cell.statuses) <= not_run:  # nothing ran: said below, not a row each
+            left_out += sum(cell.statuses.values())
+            continue
+        table.add_row(suite_name, fmt, f"{cell.mean:.2f}" if cell.mean is not None else "-",
+                      str(len(cell.graded)), str(cell.ungraded),
+                      ", ".join(f"{k} {v}" for k, v in sorted(cell.failures.items())))
+    Console(width=100).print(table)
+    if left_out:
+        print(f"{left_out} result(s) where nothing ran (format not supported, or suite not "
+              "installed here) are left out of this table; `fidelity suites` says why.")
+
 
 cache_app = typer.Typer(no_args_is_help=True, help="The result cache in the store.")
 app.add_typer(cache_app, name="cache")
@@ -118,12 +271,7 @@ def bench_command(
     """Documents per minute of the naive loop and of the harness on the same documents,
     their ratio, the harness's time inside and outside the suites, peak memory, a re-run
     with nothing changed, and whether a Dask run gives the same results."""
-    import os
-    import sys
-
     from harness.bench import bench
-    from harness.cli import DEFAULT_CORPUS
-    from harness.corpus import discover
 
     roots = corpus or [DEFAULT_CORPUS]
     documents = discover(roots, limit)

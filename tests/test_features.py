@@ -29,6 +29,29 @@ def test_detection_reads_parts_not_names(tmp_path):
     assert "table" in detect(renamed).tags
 
 
+def _with_parts(source, target, parts):
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for item in original.infolist():
+            copy.writestr(item, original.read(item.filename))
+        for name, data in parts.items():
+            copy.writestr(name, data)
+    return target
+
+
+def test_features_without_a_probe_are_detected_from_synthetic_parts(tmp_path):
+    """Macros, SmartArt, embedded fonts, pivot tables and external links have no probe
+    (package_probes.py says why): their parts, added to a probe, are found."""
+    word = _with_parts(PROBES / "word-features.docx", tmp_path / "w.docm", {
+        "word/vbaProject.bin": b"\xd0\xcf\x11\xe0", "word/diagrams/data1.xml": b"<x/>",
+        "word/fonts/font1.odttf": b"\0" * 64})
+    assert {"macros", "smartart", "embedded-fonts"} <= detect(word).tags
+    sheet = _with_parts(PROBES / "sheet-features.xlsx", tmp_path / "s.xlsx", {
+        "xl/pivotTables/pivotTable1.xml": b"<x/>",
+        "xl/externalLinks/externalLink1.xml": b"<x/>"})
+    assert {"pivot-tables", "external-links"} <= detect(sheet).tags
+    assert not {"macros", "smartart"} & detect(PROBES / "word-features.docx").tags
+
+
 def test_every_tag_is_in_the_vocabulary():
     for probe in PROBES.glob("*.*x"):
         assert {t for t in detect(probe).tags if not t.startswith("error:")} <= KNOWN_FEATURES
@@ -90,7 +113,9 @@ def test_corpus_stats_counts_features_per_format():
     out = subprocess.run([sys.executable, "-m", "harness", "corpus", "stats", "--json"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     stats = json.loads(out.stdout)
-    assert stats["documents"] == 6 and stats["features"]["docx"]["footnotes"] == 1
+    probes = [p for p in PROBES.iterdir() if not p.name.endswith(".json")]
+    assert stats["documents"] == len(probes) and stats["features"]["docx"]["footnotes"] == 1
+    assert stats["features"]["docx"]["charts"] == 1 and stats["features"]["pptx"]["media"] == 1
     assert stats["features"]["docx"]["tracked-changes"] == 1
     assert "pivot-tables" in stats["features_without_document"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROBES, REPO, SHARED, needs_libreoffice, needs_shared
+from harness.store import SCHEMA_VERSION
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]
 GOLDEN = ["01_invoice_en.docx", "01_quotation_ko.xlsx", "01_startup_pitch_en.pptx"]
@@ -145,7 +146,7 @@ def test_store_holds_the_run_and_passes_integrity(swept):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     state, suites = db.execute("SELECT state, suites FROM runs").fetchone()
     assert state == "complete" and json.loads(suites)["libreoffice"]["version"]
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == len(_results(base))
 
 

@@ -40,7 +40,7 @@ _ELEMENTS = {
     (W, "moveFrom"): "tracked-changes", (W, "moveTo"): "tracked-changes",
     (W, "fldSimple"): "fields", (W, "fldChar"): "fields", (W, "txbxContent"): "text-boxes",
     (W, "bidi"): "right-to-left", (W, "rtl"): "right-to-left",
-    (W, "embedRegular"): "embedded-fonts", (W, "drawing"): "images", (A, "blip"): "images",
+    (W, "embedRegular"): "embedded-fonts", (A, "blip"): "images",
     (S, "f"): "formulas", (S, "conditionalFormatting"): "conditional-formatting",
     (S, "dataValidation"): "data-validation", (S, "definedName"): "defined-names",
     (S, "numFmt"): "custom-number-formats", (P, "transition"): "transitions",

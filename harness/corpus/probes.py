@@ -279,8 +279,9 @@ def expectation_path(document: Path) -> Path:
 
 def all_probes() -> dict[str, Callable[[], tuple[bytes, dict[str, Any]]]]:
     from harness.corpus.feature_probes import MORE_PROBES  # noqa: PLC0415 - it imports this
+    from harness.corpus.package_probes import PACKAGE_PROBES  # noqa: PLC0415 - likewise
 
-    return {**PROBES, **MORE_PROBES}
+    return {**PROBES, **MORE_PROBES, **PACKAGE_PROBES}
 
 
 def write_probes(folder: Path) -> list[Path]:
