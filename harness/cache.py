@@ -37,6 +37,16 @@ def fonts_fingerprint() -> str:
     return hashlib.sha256("\n".join(sorted(listing.splitlines())).encode()).hexdigest()[:16]
 
 
+def font_families() -> list[str]:
+    """The font families fontconfig offers, for the report: what documents were shown with."""
+    try:
+        listing = subprocess.run(["fc-list", "--format", "%{family[0]}\n"],
+                                 capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({line.strip() for line in listing.splitlines() if line.strip()})
+
+
 @lru_cache(maxsize=4096)
 def _reference_hash(path: Path, size: int, mtime_ns: int) -> str:
     return sha256_of(path)

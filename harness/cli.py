@@ -50,13 +50,19 @@ def report(
     out: Annotated[Path, typer.Option(help="Reports folder.")] = DEFAULT_OUT,
     store: Annotated[Optional[Path], typer.Option(
         help="Result store. Default: OUT/fidelity.sqlite.")] = None,
+    single_file: Annotated[Optional[Path], typer.Option(
+        "--single-file", help="Write one self-contained HTML file here instead (style, "
+        "script and page images inside it), e.g. to mail.")] = None,
 ) -> None:
     """Rebuild a report from the store; converts nothing."""
     path = _store_path(out, store)
     if not path.is_file():
         raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
     with Store(path) as db:
-        written = build_report(db, run_id, out)
+        written = build_report(db, run_id, out, single_file=single_file)
+    if single_file is not None:
+        print(f"report: {written} ({written.stat().st_size / 2**20:.1f} MiB)")
+        return
     print(f"report: {written / 'index.html'}")
 
 

@@ -18,10 +18,9 @@ from harness.cli import DEFAULT_CORPUS, DEFAULT_OUT, _store_path, app
 from harness.corpus import discover
 from harness.errors import UsageError
 from harness.report import build_report
-from harness.report.build import matrix
+from harness.report.analysis import matrix
 from harness.store import Store
 from harness.sweep import ALL_TASKS, SweepSettings, sweep
-from renderers.base import Status
 from renderers.libreoffice import MODES
 
 @app.command()
@@ -150,10 +149,9 @@ def _print_summary(db: Store, run_id: str) -> None:
     for column, justify in (("suite", "left"), ("format", "left"), ("mean grade", "right"),
                             ("graded", "right"), ("ungraded", "right"), ("not ok", "left")):
         table.add_column(column, justify=justify)
-    not_run = {Status.UNSUPPORTED.value, Status.UNAVAILABLE.value}
     left_out = 0
     for (suite_name, fmt), cell in sorted(cells.items()):
-        if set(cell.statuses) <= not_run:  # nothing ran: said below, not a row each
+        if not cell.ran:  # nothing ran: said below, not a row each
             left_out += sum(cell.statuses.values())
             continue
         table.add_row(suite_name, fmt, f"{cell.mean:.2f}" if cell.mean is not None else "-",

@@ -99,8 +99,8 @@ def history(store: Store, run_id: str | None = None) -> list[SuiteHistory]:
                 previous_run = candidate
                 break
         before = {(r.corpus, r.document, r.task): r
-                  for r in previous_cache.get(previous_run.id, []) if r.suite == suite} \
-            if previous_run else {}
+                  for r in previous_cache.get(previous_run.id, [])
+                  if r.suite == suite and r.status not in NOT_RUN} if previous_run else {}
         counts: Counter[str] = Counter({kind: 0 for kind in KINDS})
         changes = []
         for result in results:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from harness.corpus import Document
+from harness.corpus.properties import DocumentProperties
 from harness.errors import StoreError
 from harness.pipeline import JobResult
 
-SCHEMA_VERSION = 2  # 2: the result cache
+SCHEMA_VERSION = 3  # 2: the result cache; 3: documents' features and titles
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,7 +42,16 @@ CREATE TABLE IF NOT EXISTS documents (
     reference_pdf TEXT,
     license TEXT,
     source TEXT,
+    features TEXT NOT NULL DEFAULT '[]',
+    title TEXT,
     PRIMARY KEY (run_id, corpus, path)
+);
+CREATE TABLE IF NOT EXISTS properties (
+    sha256 TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    features TEXT NOT NULL,
+    title TEXT,
+    PRIMARY KEY (sha256, version)
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -107,7 +117,11 @@ class Store:
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {row[0]}; this harness reads "
                              f"up to {SCHEMA_VERSION}: upgrade the harness")
-        elif int(row[0]) < SCHEMA_VERSION:  # version 1 lacked only the cache table
+        elif int(row[0]) < SCHEMA_VERSION:  # tables are created above; columns added here
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(documents)")}
+            for name, kind in (("features", "TEXT NOT NULL DEFAULT '[]'"), ("title", "TEXT")):
+                if name not in columns:
+                    self._db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
             self._db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
                              (SCHEMA_VERSION,))
 
@@ -133,15 +147,37 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot write to the result store {self.path}: {exc}") from None
 
-    def start_run(self, run: Run, documents: list[Document]) -> None:
+    def start_run(self, run: Run, documents: list[Document],
+                  properties: dict[tuple[str, str], DocumentProperties] | None = None) -> None:
+        """The run and its documents; `properties` by (corpus, path)."""
         self._write("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?)",
                     (run.id, run.started_at, run.finished_at, run.state, run.harness_version,
                      run.pipeline_version, json.dumps(run.suites), json.dumps(run.settings)))
+        known = properties or {}
         if documents:
-            self._write("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)", [
-                (run.id, d.corpus, d.relpath, d.key, d.format, d.size_bytes, d.sha256,
-                 str(d.reference_pdf) if d.reference_pdf else None, d.license, d.source)
-                for d in documents])
+            rows = []
+            for d in documents:
+                p = known.get((d.corpus, d.relpath))
+                rows.append((run.id, d.corpus, d.relpath, d.key, d.format, d.size_bytes,
+                             d.sha256, str(d.reference_pdf) if d.reference_pdf else None,
+                             d.license, d.source, json.dumps(list(p.features) if p else []),
+                             p.title if p else None))
+            self._write("INSERT INTO documents (run_id, corpus, path, key, format, size_bytes, "
+                        "sha256, reference_pdf, license, source, features, title) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def known_properties(self, version: int) -> dict[str, DocumentProperties]:
+        """What detection found, by content hash, at this detector version."""
+        return {sha: DocumentProperties(tuple(json.loads(features)), title)
+                for sha, features, title in self._db.execute(
+                    "SELECT sha256, features, title FROM properties WHERE version=?",
+                    (version,))}
+
+    def add_properties(self, version: int, found: dict[str, DocumentProperties]) -> None:
+        if found:
+            self._write("INSERT OR REPLACE INTO properties VALUES (?,?,?,?)",
+                        [(sha, version, json.dumps(list(p.features)), p.title)
+                         for sha, p in found.items()])
 
     def add_result(self, run_id: str, r: JobResult, cache_key: str | None = None,
                    cache_parts: dict | None = None) -> None:
@@ -218,7 +254,10 @@ class Store:
         cursor = self._db.execute("SELECT * FROM documents WHERE run_id=? ORDER BY corpus, path",
                                   (run_id,))
         names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        rows = [dict(zip(names, row)) for row in cursor]
+        for row in rows:
+            row["features"] = json.loads(row.get("features") or "[]")
+        return rows
 
     def results(self, run_id: str) -> Iterator[JobResult]:
         cursor = self._db.execute(

@@ -22,8 +22,11 @@ from pathlib import Path
 import renderers
 from harness import PIPELINE_VERSION, __version__
 from harness import executors
-from harness.cache import CacheKey, adopt, fonts_fingerprint
+from harness.cache import CacheKey, adopt, font_families, fonts_fingerprint
 from harness.corpus import Document, document_key
+from harness.corpus.metadata import hand_tags
+from harness.corpus.properties import (PROPERTIES_VERSION, DocumentProperties,
+                                       read_properties, with_hand_tags)
 from harness.executors import Executor
 from harness.errors import NothingToDo, UsageError
 from harness.pipeline import Job, JobResult, result_without_rendering
@@ -98,7 +101,8 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
         raise NothingToDo("none of the chosen suites is available here: "
                           + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
     executor = executor or executors.get("local", workers=settings.jobs)
-    run, done = _open_run(store, availability, documents, settings, executor)
+    run, done = _open_run(store, availability, documents, settings, executor,
+                          document_properties(documents, store))
     _remove_orphaned_scratch()
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     artifacts = artifacts_root(store.path) / run.id
@@ -201,8 +205,26 @@ def _coordinator_gone(run: Run) -> bool:
     return not Path(f"/proc/{who['pid']}").exists()
 
 
+def document_properties(documents: list[Document], store: Store,
+                        ) -> dict[tuple[str, str], DocumentProperties]:
+    """Each document's features and title: from the store when its bytes were seen before,
+    else read now (and kept), plus the tags its corpus manifest adds by hand."""
+    known = store.known_properties(PROPERTIES_VERSION)
+    new = {d.sha256: read_properties(d) for d in documents if d.sha256 not in known}
+    if new:
+        print(f"fidelity: features of {len(new)} document(s) detected", file=sys.stderr)
+        store.add_properties(PROPERTIES_VERSION, new)
+    known.update(new)
+    hand = {root: hand_tags(root) for root in {d.root for d in documents}}
+    return {(d.corpus, d.relpath): with_hand_tags(known[d.sha256],
+                                                   hand[d.root].get(d.relpath, ()))
+            for d in documents}
+
+
 def _open_run(store: Store, availability: dict[str, Availability], documents: list[Document],
-              settings: SweepSettings, executor: Executor) -> tuple[Run, set[tuple]]:
+              settings: SweepSettings, executor: Executor,
+              properties: dict[tuple[str, str], DocumentProperties],
+              ) -> tuple[Run, set[tuple]]:
     """A new run, or the unfinished run with the same plan, and what that run holds."""
     plan = plan_fingerprint(documents, list(availability), settings)
     fresh = _new_run(availability, documents, settings, executor, plan)
@@ -218,7 +240,7 @@ def _open_run(store: Store, availability: dict[str, Availability], documents: li
             return store.run(old.id), store.stored_keys(old.id)
         if old.state == "complete" and old.settings.get("plan") == plan:
             break  # the newest run with this plan finished: nothing older to resume
-    store.start_run(fresh, documents)
+    store.start_run(fresh, documents, properties)
     return fresh, set()
 
 
@@ -235,7 +257,7 @@ def _new_run(availability: dict[str, Availability], documents: list[Document],
                   "corpora": sorted({str(d.root) for d in documents}),
                   "plan": plan, **executor.describe(),
                   "coordinator": {"host": platform.node(), "pid": os.getpid()},
-                  "fonts": fonts_fingerprint(),
+                  "fonts": fonts_fingerprint(), "font_families": font_families(),
                   "machine": {"host": platform.node(), "system": platform.platform(),
                               "python": platform.python_version(), "cpus": os.cpu_count()}},
     )

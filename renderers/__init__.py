@@ -30,10 +30,18 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def renderer_class(name: str) -> type[Renderer] | None:
+    """The registered class, for what it says of itself (`is_reference`, `label`), without
+    starting anything; None for a name this harness does not know (an older store's)."""
+    _load_all()
+    return _REGISTRY.get(name)
+
+
 def get(name: str, scratch_dir: Path | None = None) -> Renderer:
     """A new instance of the named suite; per-worker state (profiles) lives in scratch_dir."""
     _load_all()
     return _REGISTRY[name](scratch_dir=scratch_dir)
 
 
-__all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "Task", "get", "names", "register"]
+__all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "Task", "get", "names", "register",
+           "renderer_class"]

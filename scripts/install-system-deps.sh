@@ -10,6 +10,7 @@ packages=(
   poppler-utils catdoc
   fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea
   fonts-noto-cjk
+  chromium
 )
 python=${PYTHON:-python3}
 if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
@@ -19,7 +20,7 @@ fi
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system packages: not a Debian system; make sure these are installed:"
   echo "  LibreOffice (soffice) with its Python UNO bridge, AbiWord, Gnumeric (ssconvert), Xvfb,"
-  echo "  poppler (pdftoppm), catdoc, and the Liberation, DejaVu,"
+  echo "  poppler (pdftoppm), catdoc, Chromium (the report's browser tests), and the Liberation, DejaVu,"
   echo "  Carlito, Caladea and Noto CJK fonts"
   exit 0
 fi

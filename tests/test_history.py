@@ -58,6 +58,18 @@ def test_each_result_is_classified_against_the_suites_previous_complete_run(tmp_
     assert h.gone == 1 and regressions([h]) == 2
 
 
+def test_what_was_not_run_is_neither_gone_nor_a_version(tmp_path):
+    """A document the suite could not take (no reference PDF, say) in both runs is not
+    'gone', and its empty version does not make a new version."""
+    def unavailable(name):
+        return _result(name, status="unavailable", grade=None, version=None, suite="msoffice")
+    before = [_result("a.docx", suite="msoffice", version="Quartz"), unavailable("b.xlsx")]
+    after = [_result("a.docx", suite="msoffice", version="Quartz"), unavailable("b.xlsx")]
+    with _store(tmp_path, [("r1", "complete", before), ("r2", "complete", after)]) as store:
+        [h] = history(store, "r2")
+    assert h.gone == 0 and not h.version_changed and h.counts["unchanged"] == 1
+
+
 def test_history_command_exits_1_on_regressions_and_says_which(tmp_path):
     _store(tmp_path, [("r1", "complete", [_result("a.docx", grade=5)]),
                       ("r2", "complete", [_result("a.docx", grade=2)])]).close()

@@ -74,6 +74,8 @@ def test_a_rerun_converts_nothing_and_keeps_every_artifact(tmp_path):
     again = fidelity("run", *SHOW, "--out", str(out))
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"{PROBE_COUNT} reused from the cache, 0 job(s) to run" in again.stderr
+    assert f"features of {PROBE_COUNT} document(s) detected" in first.stderr
+    assert "detected" not in again.stderr  # known by their hash: no document is read
     second_id, after = _results(out)
     assert second_id != first_id
     assert {(r["document"], r["grade"]) for r in after} == {

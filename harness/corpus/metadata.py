@@ -253,3 +253,8 @@ def record_probes(root: Path, written: list[Path]) -> Path:
 def provenance(root: Path) -> dict[str, tuple[str, str]]:
     """path -> (licence, source) from the manifest, for discovery; {} when there is none."""
     return {e.path: (e.license, e.source) for e in load(root)}
+
+
+def hand_tags(root: Path) -> dict[str, tuple[str, ...]]:
+    """path -> the tags added by hand in the manifest; {} when there is none."""
+    return {e.path: e.tags for e in load(root) if e.tags}

@@ -1,43 +1,39 @@
-"""The HTML report: a matrix of grades, and a page per document with pages side by side."""
+"""The HTML report, built from the store alone: an overview (recommendation per format,
+matrices by format and by feature), a page per suite, per document, and the history.
+
+It opens from disk and fetches nothing: style and script ship beside it (or inside it, with
+`single_file`). Every string that comes from a document is escaped by Jinja's autoescape,
+and none is ever placed inside the script.
+"""
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import os
 import shutil
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from statistics import mean
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.config import load_settings
+from harness.history import history
 from harness.pipeline import TASK_SHOW, JobResult
+from harness.report.analysis import (GRADES, Cell, distribution, failures, feature_matrix,
+                                     matrix, row_label, shown_labels, trend, worst)
 from harness.report.exports import write_csv, write_json
-from harness.store import Store
+from harness.report.recommend import ALL_DOCUMENTS, TASKS, recommend, run_weights
+from harness.store import Run, Store
 from harness.sweep import artifacts_root
-from renderers.base import Status
+from renderers.base import Status, Task
 
+TEMPLATES = Path(__file__).parent / "templates"
 FAILURE_STATUSES = [s.value for s in Status if s is not Status.OK]
-
-
-@dataclass
-class Cell:
-    graded: list[int] = field(default_factory=list)
-    statuses: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def mean(self) -> float | None:
-        return round(mean(self.graded), 2) if self.graded else None
-
-    @property
-    def ungraded(self) -> int:
-        """Results that rendered but had nothing trustworthy to be graded against."""
-        return self.statuses["ok"] - len(self.graded)
-
-    @property
-    def failures(self) -> dict[str, int]:
-        return {s: n for s, n in self.statuses.items() if s != "ok"}
+TASK_ORDER = [t.value for t in Task]
+TREND_RUNS = 30  # history shows at most this many complete runs
 
 
 def _environment() -> Environment:
@@ -45,6 +41,7 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["grade_class"] = lambda g: "na" if g is None else f"g{int(round(g))}"
+    env.filters["row_label"] = row_label
     return env
 
 
@@ -58,65 +55,161 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def row_label(result: JobResult) -> str:
-    """A suite's row: showing a document and saving it back are graded apart."""
-    return result.suite if result.task == TASK_SHOW else f"{result.suite} ({result.task})"
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
-def matrix(results: list[JobResult]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
-    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
-    for r in results:
-        cell = cells[(row_label(r), r.format)]
-        cell.statuses[r.status] += 1
-        if r.grade is not None:
-            cell.graded.append(r.grade)
-    suites = sorted({row_label(r) for r in results})
-    formats = sorted({r.format for r in results})
-    return suites, formats, cells
+@dataclass
+class Links:
+    """Where each page lives: files beside each other, or anchors in one file."""
+    root: str
+    single: bool
+    images: Path  # the report's pages/ folder (or the artifacts, for a single file)
+
+    def page(self, kind: str, key: str = "") -> str:
+        if self.single:
+            return {"index": "#overview", "history": "#history"}.get(kind, f"#{kind}-{key}")
+        return {"index": f"{self.root}index.html", "history": f"{self.root}history.html",
+                "document": f"{self.root}documents/{key}.html",
+                "suite": f"{self.root}suites/{_slug(key)}.html"}[kind]
+
+    def image(self, rel: str | None) -> str:
+        if rel is None:
+            return ""
+        if not self.single:
+            return f"{self.root}pages/{rel}"
+        path = self.images / rel
+        if not path.is_file():
+            return ""
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-def build_report(store: Store, run_id: str | None, reports_root: Path) -> Path:
-    """Write reports_root/<run-id>/ and point reports_root/latest at it."""
+def build_report(store: Store, run_id: str | None, reports_root: Path,
+                 single_file: Path | None = None) -> Path:
+    """Write reports_root/<run-id>/ and point reports_root/latest at it; or, with
+    single_file, write that one self-contained HTML file instead (and return it)."""
     run = store.run(run_id)
     results = list(store.results(run.id))
     documents = store.documents(run.id)
+    artifacts = artifacts_root(store.path) / run.id
+    context = _context(store, run, results, documents, artifacts)
+    env = _environment()
+    if single_file is not None:
+        links = Links("", True, artifacts)
+        html = env.get_template("single.html").render(
+            **context, links=links, style=(TEMPLATES / "style.css").read_text(),
+            script=(TEMPLATES / "report.js").read_text())
+        single_file.parent.mkdir(parents=True, exist_ok=True)
+        single_file.write_text(html, encoding="utf-8")
+        return single_file
+
     out = reports_root / run.id
     if out.exists():
         shutil.rmtree(out)
-    (out / "documents").mkdir(parents=True)
-    artifacts = artifacts_root(store.path) / run.id
+    for folder in ("documents", "suites"):
+        (out / folder).mkdir(parents=True)
+    for rel in _images(results):
+        if (artifacts / rel).is_file():
+            _link_or_copy(artifacts / rel, out / "pages" / rel)
 
-    by_doc: dict[tuple[str, str], dict[str, JobResult]] = defaultdict(dict)
-    for r in results:
-        by_doc[(r.corpus, r.document)][row_label(r)] = r
-    missing_images = 0
-    for r in results:
-        for rel in (r.details.get("pages", []) + r.details.get("reference_pages", [])
-                    + r.details.get("diff_pages", [])):
-            source = artifacts / rel
-            if source.is_file():
-                _link_or_copy(source, out / "pages" / rel)
-            else:
-                missing_images += 1
+    def write(name: str, template: str, root: str, **extra: Any) -> None:
+        links = Links(root, False, out / "pages")
+        (out / name).write_text(env.get_template(template).render(
+            **context, **extra, links=links, root=root), encoding="utf-8")
 
-    suites, formats, cells = matrix(results)
-    env = _environment()
-    common = {"run": run, "suites": suites, "failure_statuses": FAILURE_STATUSES}
+    write("index.html", "index.html", "")
+    write("history.html", "history.html", "")
+    for suite in context["suite_pages"]:
+        write(f"suites/{_slug(suite['name'])}.html", "suite.html", "../", suite=suite)
     for doc in documents:
-        doc_results = by_doc.get((doc["corpus"], doc["path"]), {})
-        (out / "documents" / f"{doc['key']}.html").write_text(env.get_template(
-            "document.html").render(doc=doc, results=doc_results, rows=_page_rows(doc_results),
-                                    root="../", **common), encoding="utf-8")
-    status_counts = {s: Counter(r.status for r in results if row_label(r) == s) for s in suites}
-    (out / "index.html").write_text(env.get_template("index.html").render(
-        documents=documents, by_doc=by_doc, formats=formats, cells=cells,
-        status_counts=status_counts, missing_images=missing_images, root="",
-        total_results=len(results), **common), encoding="utf-8")
-    shutil.copyfile(Path(__file__).parent / "templates" / "style.css", out / "style.css")
-    write_json(out / "results.json", run, results)
+        write(f"documents/{doc['key']}.html", "document.html", "../", doc=doc)
+    for static in ("style.css", "report.js"):
+        shutil.copyfile(TEMPLATES / static, out / static)
+    write_json(out / "results.json", run, results, documents, context["recommendations"])
     write_csv(out / "results.csv", results)
     _point_latest(reports_root, run.id)
     return out
+
+
+def _images(results: list[JobResult]) -> list[str]:
+    return [rel for r in results for rel in (r.details.get("pages", [])
+            + r.details.get("reference_pages", []) + r.details.get("diff_pages", []))]
+
+
+def _context(store: Store, run: Run, results: list[JobResult], documents: list[dict],
+             artifacts: Path) -> dict[str, Any]:
+    by_doc: dict[tuple[str, str], dict[str, JobResult]] = defaultdict(dict)
+    for r in sorted(results, key=lambda r: (r.suite, TASK_ORDER.index(r.task)
+                                            if r.task in TASK_ORDER else 99, r.task)):
+        by_doc[(r.corpus, r.document)][row_label(r)] = r
+    features = {(d["corpus"], d["path"]): d["features"] for d in documents}
+    suites, formats, cells = matrix(results)
+    feature_order, feature_cells = feature_matrix(results, features)
+    labels = shown_labels(cells)
+    overrides = load_settings().get("feature_weights")
+    recommendations = recommend(results, features, overrides)
+    weights = run_weights(features, overrides)
+    missing_images = sum(1 for rel in _images(results) if not (artifacts / rel).is_file())
+    return {
+        "run": run, "documents": documents, "by_doc": by_doc, "formats": formats,
+        "cells": cells, "labels": labels, "suites": suites,
+        "not_run": sorted(set(suites) - set(labels)),
+        "feature_order": [f for f in feature_order
+                          if any(feature_cells.get((lab, f)) for lab in labels)],
+        "feature_cells": feature_cells, "feature_documents": {
+            f: sum(1 for tags in features.values() if f in tags) for f in feature_order},
+        "weights": weights, "all_documents": ALL_DOCUMENTS, "recommendation_tasks": TASKS,
+        "recommendations": recommendations, "failure_statuses": FAILURE_STATUSES,
+        "status_counts": {s: _statuses(results, s) for s in suites},
+        "total_results": len(results), "missing_images": missing_images,
+        "suite_pages": _suite_pages(run, results), "grades": GRADES,
+        "history": _history(store, run),
+        "page_rows": {key: _page_rows(rs) for key, rs in by_doc.items()},
+        "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
+        "with_overlay": {key for key, rs in by_doc.items()
+                         if any(r.details.get("diff_pages") for r in rs.values())},
+    }
+
+
+def _statuses(results: list[JobResult], label: str) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        if row_label(r) == label:
+            counts[r.status] += 1
+    return counts
+
+
+def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
+    pages = []
+    for name in sorted({r.suite for r in results} | set(run.suites)):
+        own = [r for r in results if r.suite == name]
+        info = run.suites.get(name, {})
+        pages.append({"name": name, "version": info.get("version"),
+                      "available": info.get("available", bool(own)),
+                      "reason": info.get("reason"), "results": len(own),
+                      "distribution": distribution(own), "worst": worst(own),
+                      "failures": failures(own)})
+    return pages
+
+
+def _history(store: Store, run: Run) -> dict[str, Any]:
+    runs = store.runs()
+    complete = [r for r in runs if r.state == "complete" or r.id == run.id]
+    complete = complete[:[r.id for r in complete].index(run.id) + 1][-TREND_RUNS:]
+    run_ids, series = trend([(r, list(store.results(r.id))) for r in complete])
+    started = {r.id: r.started_at for r in complete}
+    return {"runs": [(rid, started[rid]) for rid in run_ids], "series": series,
+            "changes": history(store, run.id), "sparkline": _sparkline}
+
+
+def _sparkline(values: list[float | None], width: int = 120, height: int = 24) -> str:
+    """SVG polyline points for grades 0–5 (gaps skipped)."""
+    if len(values) < 2:
+        return ""
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - v / 5 * height:.1f}"
+                    for i, v in enumerate(values) if v is not None)
 
 
 def _page_rows(results: dict[str, JobResult]) -> list[dict[str, Any]]:
@@ -157,3 +250,4 @@ def _point_latest(root: Path, run_id: str) -> None:
         latest.symlink_to(run_id, target_is_directory=True)
     except OSError:  # filesystems without symlinks get a copy
         shutil.copytree(root / run_id, latest)
+

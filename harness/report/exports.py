@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,26 @@ def run_record(run: Run) -> dict[str, Any]:
     }
 
 
-def write_json(path: Path, run: Run, results: list[JobResult]) -> None:
-    payload = {"schema_version": EXPORT_SCHEMA_VERSION, "run": run_record(run),
-               "results": [result_record(r) for r in results]}
+def document_record(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"corpus": doc["corpus"], "document": doc["path"], "format": doc["format"],
+            "sha256": doc["sha256"], "size_bytes": doc["size_bytes"],
+            "title": doc.get("title"), "features": doc.get("features", []),
+            "license": doc.get("license"), "source": doc.get("source"),
+            "reference_pdf": doc.get("reference_pdf") is not None}
+
+
+def write_json(path: Path, run: Run, results: list[JobResult],
+               documents: list[dict[str, Any]] | None = None,
+               recommendations: list[Any] | None = None) -> None:
+    """The run, its results, and (when given) its documents and the recommendation per
+    format, as the report shows them."""
+    payload: dict[str, Any] = {"schema_version": EXPORT_SCHEMA_VERSION, "run": run_record(run),
+                               "results": [result_record(r) for r in results]}
+    if documents is not None:
+        payload["documents"] = [document_record(d) for d in documents]
+    if recommendations is not None:
+        payload["recommendations"] = [asdict(r) | {"verdict": r.verdict}
+                                      for r in recommendations]
     path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
 
 

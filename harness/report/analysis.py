@@ -1,0 +1,116 @@
+"""The figures the report shows, computed from stored results alone: mean grades per suite
+and format, per suite and feature, grade distributions, worst documents, trends."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from statistics import mean
+from typing import Any, Iterable
+
+from harness.pipeline import TASK_SHOW, JobResult
+from renderers.base import Status
+
+NOT_RUN = frozenset({Status.UNSUPPORTED.value, Status.UNAVAILABLE.value})
+
+
+@dataclass
+class Cell:
+    graded: list[int] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    documents: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, result: JobResult) -> None:
+        self.statuses[result.status] += 1
+        self.documents.add((result.corpus, result.document))
+        if result.grade is not None:
+            self.graded.append(result.grade)
+
+    @property
+    def mean(self) -> float | None:
+        return round(mean(self.graded), 2) if self.graded else None
+
+    @property
+    def ungraded(self) -> int:
+        """Results that rendered but had nothing trustworthy to be graded against."""
+        return self.statuses["ok"] - len(self.graded)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return {s: n for s, n in sorted(self.statuses.items()) if s != "ok"}
+
+    @property
+    def ran(self) -> bool:
+        """Something was attempted: not only unsupported formats or a missing suite."""
+        return not set(self.statuses) <= NOT_RUN
+
+
+def row_label(result: JobResult) -> str:
+    """A suite's row: showing a document and saving it back are graded apart."""
+    return result.suite if result.task == TASK_SHOW else f"{result.suite} ({result.task})"
+
+
+def matrix(results: Iterable[JobResult]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
+    """Suite (task) × format."""
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    for r in results:
+        cells[(row_label(r), r.format)].add(r)
+    suites = sorted({label for label, _ in cells})
+    formats = sorted({fmt for _, fmt in cells})
+    return suites, formats, dict(cells)
+
+
+def feature_matrix(results: Iterable[JobResult], features: dict[tuple[str, str], list[str]],
+                   ) -> tuple[list[str], dict[tuple[str, str], Cell]]:
+    """Suite (task) × feature: each result counts for every feature its document exercises
+    (error:* tags are not features). Features are ordered by how many documents have them."""
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    for r in results:
+        for tag in features.get((r.corpus, r.document), ()):
+            if not tag.startswith("error:"):
+                cells[(row_label(r), tag)].add(r)
+    documents: Counter[str] = Counter(
+        tag for tags in features.values() for tag in set(tags) if not tag.startswith("error:"))
+    return sorted(documents, key=lambda t: (-documents[t], t)), dict(cells)
+
+
+def shown_labels(cells: dict[tuple[str, str], Cell]) -> list[str]:
+    """Rows worth a line: a suite (task) that ran on at least one document."""
+    return sorted({label for (label, _), cell in cells.items() if cell.ran})
+
+
+GRADES = (5, 4, 3, 2, 1, 0)
+
+
+def distribution(results: Iterable[JobResult]) -> dict[str, Counter[str]]:
+    """Per row label: how many results got each grade, ungraded ok, or each failure."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in results:
+        out[row_label(r)][str(r.grade) if r.grade is not None else
+                          ("ungraded" if r.status == Status.OK.value else r.status)] += 1
+    return dict(out)
+
+
+def worst(results: Iterable[JobResult], limit: int = 15) -> list[JobResult]:
+    """Graded results from the lowest grade up, then failures (not what was not run)."""
+    graded = sorted((r for r in results if r.grade is not None),
+                    key=lambda r: (r.grade, r.scores.get("score") or 0, r.document))
+    return graded[:limit]
+
+
+def failures(results: Iterable[JobResult]) -> list[JobResult]:
+    return sorted((r for r in results if r.status != Status.OK.value and r.status not in NOT_RUN),
+                  key=lambda r: (r.status, r.corpus, r.document, r.task))
+
+
+def trend(runs: list[tuple[Any, list[JobResult]]]) -> tuple[list[str], dict[tuple[str, str], list[float | None]]]:
+    """Mean grade per (suite label, format) for each run given, oldest first."""
+    keys: set[tuple[str, str]] = set()
+    per_run = []
+    for _, results in runs:
+        _, _, cells = matrix(results)
+        per_run.append(cells)
+        keys.update(k for k, c in cells.items() if c.graded)
+    series = {k: [cells[k].mean if k in cells else None for cells in per_run]
+              for k in sorted(keys)}
+    return [run.id for run, _ in runs], series
