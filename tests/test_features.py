@@ -39,8 +39,9 @@ def _with_parts(source, target, parts):
 
 
 def test_features_without_a_probe_are_detected_from_synthetic_parts(tmp_path):
-    """Macros, SmartArt, embedded fonts, pivot tables and external links have no probe
-    (package_probes.py says why): their parts, added to a probe, are found."""
+    """Macros, SmartArt, embedded fonts and pivot tables have no probe (package_probes.py
+    says why): their parts, added to a probe, are found; so are external links, beside
+    their own probe."""
     word = _with_parts(PROBES / "word-features.docx", tmp_path / "w.docm", {
         "word/vbaProject.bin": b"\xd0\xcf\x11\xe0", "word/diagrams/data1.xml": b"<x/>",
         "word/fonts/font1.odttf": b"\0" * 64})

@@ -1,6 +1,7 @@
 """Probes for features no authoring library writes directly: a chart in a Word document
-(chart part written with python-pptx's chart XML writer, related from the document part)
-and a sound on a slide (a generated WAV, embedded by python-pptx as a media part).
+(chart part written with python-pptx's chart XML writer, related from the document part),
+a sound on a slide (a generated WAV, embedded by python-pptx as a media part), and a
+workbook formula reading another workbook (an external-link part with its cached value).
 
 Not authored, on purpose: macros (a real `vbaProject.bin` is a compressed OLE container
 that only Office writes; a fake one would test detection, not suites), embedded fonts (the
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import struct
 import wave
 from typing import Any
 
 import docx
+import openpyxl
 import pptx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
@@ -109,7 +112,74 @@ def build_media_pptx() -> tuple[bytes, dict[str, Any]]:
     return _normalise_zip(out.getvalue()), expected
 
 
+EXTERNAL_LINK_TYPE = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+                      "externalLink")
+EXTERNAL_PATH_TYPE = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+                      "externalLinkPath")
+EXTERNAL_LINK_PART = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<externalBook r:id="rId1"><sheetNames><sheetName val="Prices"/></sheetNames>'
+    '<sheetDataSet><sheetData sheetId="0"><row r="1"><cell r="A1"><v>42</v></cell></row>'
+    '</sheetData></sheetDataSet></externalBook></externalLink>').encode()
+EXTERNAL_LINK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{EXTERNAL_PATH_TYPE}" Target="prices.xlsx" '
+    'TargetMode="External"/></Relationships>').encode()
+
+
+def build_external_link_xlsx() -> tuple[bytes, dict[str, Any]]:
+    """A formula that reads another workbook (`prices.xlsx`, never shipped), with the value
+    Excel cached for it: a suite must show the cached 42 and never go looking for the file."""
+    book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = FIXED_DATE
+    sheet = book.active
+    sheet.title = "Linked"
+    sheet["A1"], sheet["B1"] = "Price from the other workbook", "=[1]Prices!A1"
+    sheet["A2"], sheet["B2"] = "Local note", "kept as typed"
+    sheet.column_dimensions["A"].width = 36  # wide enough: B1 would clip the label
+    out = io.BytesIO()
+    book.save(out)
+
+    def cached(xml: bytes) -> bytes:
+        return re.sub(rb"(<f>\[1\]Prices!A1</f>)(<v\s*/>|<v></v>)?", rb"\g<1><v>42</v>", xml)
+
+    def referenced(xml: bytes) -> bytes:
+        # Excel shows what it cached for a link and recalculates on request only.
+        xml = xml.replace(b' fullCalcOnLoad="1"', b"")
+        return xml.replace(b"</sheets>", b'</sheets><externalReferences><externalReference '
+                           b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+                           b'relationships" r:id="rIdExt1"/></externalReferences>', 1)
+
+    def related(xml: bytes) -> bytes:
+        return xml.replace(b"</Relationships>", f'<Relationship Id="rIdExt1" Type="'
+                           f'{EXTERNAL_LINK_TYPE}" Target="externalLinks/externalLink1.xml"/>'
+                           '</Relationships>'.encode(), 1)
+
+    def typed(xml: bytes) -> bytes:
+        return xml.replace(b"</Types>", b'<Override PartName="/xl/externalLinks/'
+                           b'externalLink1.xml" ContentType="application/vnd.openxmlformats-'
+                           b'officedocument.spreadsheetml.externalLink+xml"/></Types>', 1)
+
+    data = _normalise_zip(out.getvalue(), {
+        "xl/worksheets/sheet1.xml": cached, "xl/workbook.xml": referenced,
+        "xl/_rels/workbook.xml.rels": related, "[Content_Types].xml": typed,
+    }, extra={"xl/externalLinks/externalLink1.xml": EXTERNAL_LINK_PART,
+              "xl/externalLinks/_rels/externalLink1.xml.rels": EXTERNAL_LINK_RELS})
+    expected = {
+        "format": "xlsx",
+        "features": ["external-links", "formulas", "cached-values"],
+        "text_blocks": ["Price from the other workbook", "Local note", "kept as typed"],
+        "facts": {"sheets": 1, "visible_sheets": 1},
+        "sheets": ["Linked"],
+    }
+    return data, expected
+
+
 PACKAGE_PROBES = {
     "word-chart.docx": build_chart_docx,
     "deck-media.pptx": build_media_pptx,
+    "sheet-external-link.xlsx": build_external_link_xlsx,
 }

@@ -48,14 +48,16 @@ def probe_image() -> bytes:
 
 
 def _normalise_zip(data: bytes,
-                   patches: dict[str, Callable[[bytes], bytes]] | None = None) -> bytes:
-    """Rewrite a zip with fixed timestamps and core-property dates, applying patches."""
+                   patches: dict[str, Callable[[bytes], bytes]] | None = None,
+                   extra: dict[str, bytes] | None = None) -> bytes:
+    """Rewrite a zip with fixed timestamps and core-property dates, applying patches and
+    adding the extra parts at the end."""
     patches = patches or {}
     source = zipfile.ZipFile(io.BytesIO(data))
+    added = [(zipfile.ZipInfo(name), content) for name, content in (extra or {}).items()]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
+        for info, content in [(i, source.read(i.filename)) for i in source.infolist()] + added:
             if info.filename in patches:
                 content = patches[info.filename](content)
             if info.filename == "docProps/app.xml":
