@@ -53,13 +53,17 @@ def report(
     single_file: Annotated[Optional[Path], typer.Option(
         "--single-file", help="Write one self-contained HTML file here instead (style, "
         "script and page images inside it), e.g. to mail.")] = None,
+    pages: Annotated[bool, typer.Option(
+        "--pages/--no-pages", help="With --single-file: keep the page images and overlays "
+        "inside it (the default), or leave them out for a file small enough to mail.")]
+        = True,
 ) -> None:
     """Rebuild a report from the store; converts nothing."""
     path = _store_path(out, store)
     if not path.is_file():
         raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
     with Store(path) as db:
-        written = build_report(db, run_id, out, single_file=single_file)
+        written = build_report(db, run_id, out, single_file=single_file, pages=pages)
     if single_file is not None:
         print(f"report: {written} ({written.stat().st_size / 2**20:.1f} MiB)")
         return

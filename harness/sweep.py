@@ -35,7 +35,7 @@ from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
 from harness.store import Run, Store
 from renderers.base import Availability, RenderOutcome, Status, Task
-from renderers.process import SWEEP_VARIABLE, kill_tagged
+from renderers.process import SWEEP_VARIABLE, kill_tagged, network_containment
 
 ALL_TASKS = tuple(t.value for t in Task)
 
@@ -258,6 +258,7 @@ def _new_run(availability: dict[str, Availability], documents: list[Document],
                   "plan": plan, **executor.describe(),
                   "coordinator": {"host": platform.node(), "pid": os.getpid()},
                   "fonts": fonts_fingerprint(), "font_families": font_families(),
+                  "network": network_containment(),
                   "machine": {"host": platform.node(), "system": platform.platform(),
                               "python": platform.python_version(), "cpus": os.cpu_count()}},
     )

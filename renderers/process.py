@@ -9,7 +9,9 @@ started here carries a tag variable, and processes carrying it are killed with t
 from __future__ import annotations
 
 import atexit
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -24,6 +26,9 @@ TAG_VARIABLE = "FIDELITY_PROCESS_TAG"
 SWEEP_VARIABLE = "FIDELITY_SWEEP_TAG"
 # Set by each worker: what it started, even a group not yet registered when a signal came.
 WORKER_VARIABLE = "FIDELITY_WORKER_TAG"
+
+# "host" lets suites reach the network (debugging only); by default each runs offline.
+NETWORK_VARIABLE = "FIDELITY_SUITE_NETWORK"
 
 # Process groups started by this process and still running, with their tags: killed if this
 # process is told to stop, so a suite never outlives the worker that started it.
@@ -82,6 +87,43 @@ def kill_active_groups() -> None:
 atexit.register(kill_active_groups)
 
 
+@functools.lru_cache(maxsize=1)
+def _isolation_problem() -> str | None:
+    """Why a new network namespace cannot be made here, or None when it can."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return "unshare (util-linux) is not installed"
+    try:
+        done = subprocess.run([unshare, "--net", "--", "true"], capture_output=True,
+                              timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    if done.returncode != 0:
+        return done.stderr.decode(errors="replace").strip() or f"exit code {done.returncode}"
+    return None
+
+
+def network_containment() -> str:
+    """How suites are kept off the network on this machine, in words (for run records)."""
+    if os.environ.get(NETWORK_VARIABLE) == "host":
+        return f"not isolated: {NETWORK_VARIABLE}=host lets suites reach the network"
+    problem = _isolation_problem()
+    if problem is None:
+        return ("isolated: every suite process runs in a new network namespace with no "
+                "interface up (not even loopback)")
+    return (f"not isolated: a new network namespace cannot be made here ({problem}); only "
+            "the suites' own settings keep remote content out")
+
+
+def offline(argv: list[str]) -> list[str]:
+    """argv run in a new network namespace when one can be made: a document's linked
+    picture or remote template can reach no server, local or remote. A Unix socket (the
+    UNO pipe, the X display) is a file and still works."""
+    if os.environ.get(NETWORK_VARIABLE) == "host" or _isolation_problem() is not None:
+        return argv
+    return [shutil.which("unshare") or "unshare", "--net", "--", *argv]
+
+
 def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
                 capture: bool = True, log: Path | None = None,
                 ) -> tuple[subprocess.Popen, str]:
@@ -95,7 +137,7 @@ def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str]
     # A long-lived process writes to a log file instead: a pipe nobody reads would fill up.
     output = open(log, "ab") if log else (subprocess.PIPE if capture else subprocess.DEVNULL)
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(offline(argv), cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
                                 stdout=output, stderr=output, start_new_session=True)
     finally:
         if log:

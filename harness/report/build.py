@@ -65,6 +65,7 @@ class Links:
     root: str
     single: bool
     images: Path  # the report's pages/ folder (or the artifacts, for a single file)
+    with_pages: bool = True  # a single file may leave page images out, to stay small
 
     def page(self, kind: str, key: str = "") -> str:
         if self.single:
@@ -74,7 +75,7 @@ class Links:
                 "suite": f"{self.root}suites/{_slug(key)}.html"}[kind]
 
     def image(self, rel: str | None) -> str:
-        if rel is None:
+        if rel is None or not self.with_pages:
             return ""
         if not self.single:
             return f"{self.root}pages/{rel}"
@@ -86,9 +87,10 @@ class Links:
 
 
 def build_report(store: Store, run_id: str | None, reports_root: Path,
-                 single_file: Path | None = None) -> Path:
+                 single_file: Path | None = None, pages: bool = True) -> Path:
     """Write reports_root/<run-id>/ and point reports_root/latest at it; or, with
-    single_file, write that one self-contained HTML file instead (and return it)."""
+    single_file, write that one self-contained HTML file instead (and return it), with the
+    page images inside unless `pages` is false."""
     run = store.run(run_id)
     results = list(store.results(run.id))
     documents = store.documents(run.id)
@@ -96,7 +98,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     context = _context(store, run, results, documents, artifacts)
     env = _environment()
     if single_file is not None:
-        links = Links("", True, artifacts)
+        links = Links("", True, artifacts, with_pages=pages)
         html = env.get_template("single.html").render(
             **context, links=links, style=(TEMPLATES / "style.css").read_text(),
             script=(TEMPLATES / "report.js").read_text())

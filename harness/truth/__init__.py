@@ -6,6 +6,7 @@ malformed document is an answer ("could not read: ..."), never a crash of the sw
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -74,6 +75,23 @@ def _readers() -> dict[str, Reader]:
     return table
 
 
+_MAIN_PARTS = {"word/document.xml": "Word", "xl/workbook.xml": "spreadsheet",
+               "ppt/presentation.xml": "presentation"}
+FAMILY_OF = {**dict.fromkeys(("docx", "docm", "dotx", "dotm"), "Word"),
+             **dict.fromkeys(("xlsx", "xlsm", "xltx", "xltm"), "spreadsheet"),
+             **dict.fromkeys(("pptx", "pptm", "potx", "potm", "ppsx"), "presentation")}
+
+
+def _package_kind(path: Path) -> str | None:
+    """Which kind of OOXML package this is, by its main part, whatever its name says."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return next((kind for part, kind in _MAIN_PARTS.items() if part in names), None)
+
+
 def read_truth(path: Path, fmt: str) -> SourceTruth:
     reader = _readers().get(fmt)
     if reader is None:
@@ -85,6 +103,10 @@ def read_truth(path: Path, fmt: str) -> SourceTruth:
     except MemoryError:
         raise SourceError("could not read: the document needs more memory than allowed") from None
     except Exception as exc:  # third-party readers raise anything on malformed input
+        kind = _package_kind(path)
+        if kind is not None and kind != FAMILY_OF.get(fmt, kind):
+            raise SourceError(f"could not read: the file is a {kind} package under a .{fmt} "
+                              "name (wrong extension)") from None
         message = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise SourceError(f"could not read: {type(exc).__name__}"
                           f"{': ' + message if message else ''}") from None

@@ -6,6 +6,9 @@
     box.addEventListener("change", function () {
       var scope = box.closest("section") || document;
       scope.querySelectorAll("img.page-image").forEach(function (img) {
+        if (!img.dataset.page) {
+          img.dataset.page = img.getAttribute("src");  // the page itself, to switch back
+        }
         var target = box.checked ? img.dataset.overlay : img.dataset.page;
         if (target) {
           img.src = target;
