@@ -24,6 +24,7 @@ from harness.compare.rendering import load as load_rendering
 from harness.compare.text import compare_text, pdf_text
 from harness.compare.visual import is_blank
 from harness.corpus import Document
+from harness.corpus.features import detect
 from harness.errors import SourceError
 from harness.grade import grade
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
@@ -130,6 +131,7 @@ def _run(job: Job, start: float) -> JobResult:
     workdir.mkdir(parents=True)
     try:
         outcome = renderer.run(doc.path, Task(job.task), workdir, job.timeout_seconds)
+        outcome = _password_refusal(outcome, doc)
         if outcome.status is not Status.OK or outcome.output_path is None:
             result = result_without_rendering(doc, job.suite, version, outcome, job.task)
             return _with_total(result, start)
@@ -145,6 +147,20 @@ def _run(job: Job, start: float) -> JobResult:
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# A suite that cannot open a password-protected file refuses it: no suite is given a
+# password. A crash stays a crash; the message still says why the file was hard.
+_REFUSED_WHEN_ENCRYPTED = frozenset({Status.FAILED, Status.EMPTY})
+
+
+def _password_refusal(outcome: RenderOutcome, doc: Document) -> RenderOutcome:
+    if outcome.status is Status.OK or "encrypted" not in detect(doc.path, doc.format).tags:
+        return outcome
+    status = (Status.UNSUPPORTED if outcome.status in _REFUSED_WHEN_ENCRYPTED
+              else outcome.status)
+    return replace(outcome, status=status, message="the document is password-protected "
+                   f"(encrypted) and no password is given: {outcome.message}")
 
 
 def _with_total(result: JobResult, start: float) -> JobResult:

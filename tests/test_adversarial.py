@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from msoffcrypto.format.ooxml import OOXMLFile
 
 from renderers.base import Status
 from tests.conftest import PROBES, REPO, needs_libreoffice
@@ -70,6 +71,9 @@ def hostile(tmp_path_factory):
     _copy_with(corpus / "external entity.docx", {BODY: _body("before &secret; after", XXE)})
     _copy_with(corpus / "nested tables.docx", {BODY: _nested_tables(80)})
     (corpus / "empty.docx").write_bytes(b"")
+    with (PROBES / "word-features.docx").open("rb") as plain, \
+            (corpus / "password.docx").open("wb") as locked:
+        OOXMLFile(plain).encrypt("not given to any suite", locked)
     (corpus / "a deck named docx.docx").write_bytes((PROBES / "deck-features.pptx").read_bytes())
     (corpus / "text named xlsx.xlsx").write_text("just,some,text\n1,2,3\n")
     for name in ("-leading dash.docx", "quotes ' and \".docx", "Ünïcödé 文件 ملف.docx"):
@@ -91,7 +95,7 @@ def test_every_hostile_file_gets_a_classified_result_and_the_sweep_finishes(host
     assert db.execute("SELECT state FROM runs").fetchone()[0] == "complete"
     rows = db.execute("SELECT document, task, status, message, grade FROM results").fetchall()
     files = sorted(p.name for p in corpus.iterdir())
-    assert sorted({r[0] for r in rows}) == files
+    assert sorted({r[0] for r in rows}) == files and len(files) == 11
     assert len(rows) == 2 * len(files)  # show and save, once each
     for document, task, status, message, grade in rows:
         assert status in STATUSES and message.strip(), (document, task, status)
@@ -101,6 +105,9 @@ def test_every_hostile_file_gets_a_classified_result_and_the_sweep_finishes(host
         assert by[(name, "show")][2] == "ok" and by[(name, "show")][4] == 5, by[(name, "show")]
     assert by[("empty.docx", "show")][2] != "ok"
     assert "wrong extension" in by[("a deck named docx.docx", "show")][3]
+    for task in ("show", "save"):
+        _, _, status, message, _ = by[("password.docx", task)]
+        assert status == "unsupported" and "password-protected" in message, message
 
 
 def test_nothing_of_the_machine_leaks_and_no_entity_is_expanded(hostile):
