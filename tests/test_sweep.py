@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import PROBES, REPO, SHARED, needs_libreoffice, needs_shared
 from harness.store import SCHEMA_VERSION
+from renderers.process import SWEEP_VARIABLE
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]
 GOLDEN = ["01_invoice_en.docx", "01_quotation_ko.xlsx", "01_startup_pitch_en.pptx"]
@@ -196,25 +197,28 @@ def test_legacy_text_is_measured_but_never_graded(tmp_path):
     assert r["scores"]["pages_expected"] == 2 and r["grade"] == 5  # PowerPoint's slide count
 
 
-SUITE_PROCESSES = ("soffice.bin", "oosplash", "Xvfb", "x2t", "wps", "et", "wpp")
-
-
-def _suite_process_count() -> int:
-    out = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True).stdout
-    return sum(1 for line in out.splitlines()
-               if line.split()[-1] in SUITE_PROCESSES and not line.startswith("Z"))
+def _tagged(run_id: str) -> list[str]:
+    """Processes (their names) that carry the sweep's tag in their environment."""
+    needle = f"{SWEEP_VARIABLE}={run_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append((entry / "comm").read_text().strip())
+        except OSError:
+            continue
+    return found
 
 
 def test_stand_in_suites_take_part_in_a_sweep_and_leave_nothing_running(tmp_path):
     """OnlyOffice (x2t and Document Server) and WPS through their stand-ins, in a real sweep:
-    every task gets a result under the suite's name and version, and no suite process stays
-    behind (counted before and after)."""
+    every task gets a result under the suite's name and version, and no process the sweep
+    started (x2t, the WPS driver, its Xvfb...) stays behind."""
     from tests.fakes.fake_docserver import FakeDocServer
     from tests.test_onlyoffice import _install_stand_in
 
     home = tmp_path / "wps-office"
     (home / "office6").mkdir(parents=True)
-    before = _suite_process_count()
     with FakeDocServer() as server:
         env = dict(os.environ, ONLYOFFICE_X2T=str(_install_stand_in(tmp_path / "oo")),
                    ONLYOFFICE_VERSION="0.0.0 (stand-in)", ONLYOFFICE_DOCSERVER_URL=server.url,
@@ -232,7 +236,10 @@ def test_stand_in_suites_take_part_in_a_sweep_and_leave_nothing_running(tmp_path
         assert r["status"] == "ok", r
     assert {r["suite_version"] for r in results if r["suite"] != "onlyoffice-server"} == {
         "0.0.0 (stand-in)"}
+    # Counted by the sweep's tag, which every process it started inherits: a suite process
+    # of another test still dying on this machine must not make this one fail.
+    run_id = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["run"]["id"]
     deadline = time.monotonic() + 10
-    while _suite_process_count() > before and time.monotonic() < deadline:
+    while _tagged(run_id) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _suite_process_count() <= before
+    assert _tagged(run_id) == []
