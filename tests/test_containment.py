@@ -22,7 +22,7 @@ from docx.shared import Cm
 from PIL import Image
 
 import renderers
-from renderers.process import NETWORK_VARIABLE, network_containment
+from renderers.process import NETWORK_VARIABLE, network_containment, run_in_group
 from tests.conftest import PROBES, REPO, needs_libreoffice
 
 pytestmark = [needs_libreoffice, pytest.mark.integration,
@@ -98,7 +98,7 @@ def _sweep(corpus, out, network: str | None):
         capture_output=True, text=True, cwd=REPO, timeout=600, env=env)
 
 
-def test_no_suite_reaches_a_local_web_server(tmp_path, listener):
+def test_no_suite_reaches_a_local_web_server(tmp_path, listener, monkeypatch):
     port, hits = listener
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -106,9 +106,12 @@ def test_no_suite_reaches_a_local_web_server(tmp_path, listener):
     _remote_link_xlsx(corpus / "remote link.xlsx", f"http://127.0.0.1:{port}/book.xlsx")
 
     soffice = renderers.get("libreoffice").availability().executable
-    subprocess.run([soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'p').as_uri()}",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path / "plain"),
-                    str(corpus / "linked picture.docx")], capture_output=True, timeout=120)
+    with monkeypatch.context() as patch:  # the network allowed, in a group killed after
+        patch.setenv(NETWORK_VARIABLE, "host")
+        run_in_group([soffice, "--headless",
+                      f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--convert-to",
+                      "pdf", "--outdir", str(tmp_path / "plain"),
+                      str(corpus / "linked picture.docx")], timeout_seconds=120)
     assert hits, "control: a plain soffice, network allowed, fetches the linked picture"
 
     hits.clear()
