@@ -221,9 +221,11 @@ class Store:
 
     def stored_keys(self, run_id: str) -> set[tuple[str, str, str, str]]:
         """(corpus, document, suite, task) of every result a run holds: what a resumed run
-        need not do again."""
-        return set(self._db.execute("SELECT corpus, document, suite, task FROM results "
-                                    "WHERE run_id=?", (run_id,)).fetchall())
+        need not do again. A result the harness itself failed to produce (a full disk, say)
+        is the machine's fault, not the document's: it is done again."""
+        return set(self._db.execute(
+            "SELECT corpus, document, suite, task FROM results WHERE run_id=? AND "
+            "coalesce(json_extract(details, '$.harness_error'), 0) = 0", (run_id,)).fetchall())
 
     def resume_run(self, run_id: str, settings: dict[str, Any]) -> None:
         self._write("UPDATE runs SET state='running', finished_at=NULL, settings=? WHERE id=?",

@@ -72,3 +72,19 @@ def test_an_unwritable_store_is_a_store_error(tmp_path):
     path.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError):
         Store(path)
+
+
+def test_a_resumed_run_does_again_what_the_harness_failed(tmp_path):
+    """A result the harness could not produce (the disk filled up mid-job) is the machine's
+    fault: resuming runs it again, and keeps every result the documents earned."""
+    with Store(tmp_path / "s.sqlite") as store:
+        store.start_run(_run(), [_doc(tmp_path), _doc(tmp_path, "b.docx"),
+                                 _doc(tmp_path, "c.docx")])
+        store.add_result("r1", _result("a.docx"))
+        store.add_result("r1", _result("b.docx", grade=None, status="failed"))
+        store.add_result("r1", JobResult(
+            "c", "c.docx", "docx", "libreoffice", None, "show", "failed", None,
+            "internal error in the harness: OSError: [Errno 28] No space left on device",
+            details={"harness_error": True}))
+        assert store.stored_keys("r1") == {("c", "a.docx", "libreoffice", "show"),
+                                           ("c", "b.docx", "libreoffice", "show")}
