@@ -94,7 +94,8 @@ def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) ->
     for number, image in enumerate(images[:REPORT_PAGES], start=1):
         target = folder / f"page-{number:03d}.png"
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        image.save(temporary, format="PNG", compress_level=3)  # zlib 3: 1.5x faster than 6, no larger at 60 dpi
+        # zlib level 3: 1.5x faster than the default 6, and no larger at 60 dpi
+        image.save(temporary, format="PNG", compress_level=3)
         os.replace(temporary, target)  # atomic: suites of one document share the reference
         names.append(target.relative_to(artifacts_dir).as_posix())
     return names

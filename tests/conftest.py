@@ -23,6 +23,22 @@ needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"shared corpus absent at {SHARED}")
 
 
+def processes_tagged(run_id: str) -> list[str]:
+    """Names of the processes carrying a sweep's tag, which everything it starts inherits:
+    what that sweep left behind, whatever other tests left on the machine."""
+    from renderers.process import SWEEP_VARIABLE
+
+    needle = f"{SWEEP_VARIABLE}={run_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append((entry / "comm").read_text().strip())
+        except OSError:
+            continue
+    return found
+
+
 def run_suite(suite: str, task, source: Path, tmp_path: Path):
     """One real suite run on one document, the suite closed afterwards; the outcome."""
     renderer = renderers.get(suite, tmp_path / f"scratch-{suite}")

@@ -15,7 +15,7 @@ import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from renderers.base import Status
-from tests.conftest import PROBES, REPO, needs_libreoffice
+from tests.conftest import PROBES, REPO, needs_libreoffice, processes_tagged
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]
 
@@ -133,7 +133,6 @@ def test_the_zip_bomb_is_refused_by_the_harness_before_inflating(hostile):
 
 def test_no_suite_process_is_left_behind(hostile):
     _, out, _ = hostile
-    left = subprocess.run(["pgrep", "-af", "soffice|oosplash"], capture_output=True,
-                          text=True).stdout
-    mine = [line for line in left.splitlines() if str(out) in line or "fidelity-" in line]
-    assert mine == []
+    (run_id,) = sqlite3.connect(out / "fidelity.sqlite").execute(
+        "SELECT id FROM runs").fetchone()
+    assert processes_tagged(run_id) == []

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROBES, REPO, SHARED, needs_libreoffice, needs_shared
+from tests.conftest import (PROBES, REPO, SHARED, needs_libreoffice, needs_shared,
+                            processes_tagged)
 from harness.store import SCHEMA_VERSION
-from renderers.process import SWEEP_VARIABLE
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]
 GOLDEN = ["01_invoice_en.docx", "01_quotation_ko.xlsx", "01_startup_pitch_en.pptx"]
@@ -197,19 +197,6 @@ def test_legacy_text_is_measured_but_never_graded(tmp_path):
     assert r["scores"]["pages_expected"] == 2 and r["grade"] == 5  # PowerPoint's slide count
 
 
-def _tagged(run_id: str) -> list[str]:
-    """Processes (their names) that carry the sweep's tag in their environment."""
-    needle = f"{SWEEP_VARIABLE}={run_id}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append((entry / "comm").read_text().strip())
-        except OSError:
-            continue
-    return found
-
-
 def test_stand_in_suites_take_part_in_a_sweep_and_leave_nothing_running(tmp_path):
     """OnlyOffice (x2t and Document Server) and WPS through their stand-ins, in a real sweep:
     every task gets a result under the suite's name and version, and no process the sweep
@@ -240,6 +227,6 @@ def test_stand_in_suites_take_part_in_a_sweep_and_leave_nothing_running(tmp_path
     # of another test still dying on this machine must not make this one fail.
     run_id = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["run"]["id"]
     deadline = time.monotonic() + 10
-    while _tagged(run_id) and time.monotonic() < deadline:
+    while processes_tagged(run_id) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _tagged(run_id) == []
+    assert processes_tagged(run_id) == []

@@ -61,9 +61,9 @@ def matrix(results: Iterable[JobResult]) -> tuple[list[str], list[str], dict[tup
 
 
 def feature_matrix(results: Iterable[JobResult], features: dict[tuple[str, str], list[str]],
-                   ) -> tuple[list[str], dict[tuple[str, str], Cell]]:
+                   ) -> tuple[dict[str, int], dict[tuple[str, str], Cell]]:
     """Suite (task) × feature: each result counts for every feature its document exercises
-    (error:* tags are not features). Features are ordered by how many documents have them."""
+    (error:* tags are not features); with the documents per feature, most common first."""
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     for r in results:
         for tag in features.get((r.corpus, r.document), ()):
@@ -71,7 +71,8 @@ def feature_matrix(results: Iterable[JobResult], features: dict[tuple[str, str],
                 cells[(row_label(r), tag)].add(r)
     documents: Counter[str] = Counter(
         tag for tags in features.values() for tag in set(tags) if not tag.startswith("error:"))
-    return sorted(documents, key=lambda t: (-documents[t], t)), dict(cells)
+    return ({t: documents[t] for t in sorted(documents, key=lambda t: (-documents[t], t))},
+            dict(cells))
 
 
 def shown_labels(cells: dict[tuple[str, str], Cell]) -> list[str]:

@@ -12,7 +12,7 @@ import base64
 import mimetypes
 import os
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from harness.config import load_settings
 from harness.history import history
 from harness.pipeline import TASK_SHOW, JobResult
-from harness.report.analysis import (GRADES, Cell, distribution, failures, feature_matrix,
+from harness.report.analysis import (GRADES, distribution, failures, feature_matrix,
                                      matrix, row_label, shown_labels, trend, worst)
 from harness.report.exports import write_csv, write_json
-from harness.report.recommend import ALL_DOCUMENTS, TASKS, recommend, run_weights
+from harness.report.recommend import TASKS, recommend, run_weights
 from harness.store import Run, Store
 from harness.sweep import artifacts_root
 from renderers.base import Status, Task
@@ -41,7 +41,6 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["grade_class"] = lambda g: "na" if g is None else f"g{int(round(g))}"
-    env.filters["row_label"] = row_label
     return env
 
 
@@ -147,7 +146,7 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         by_doc[(r.corpus, r.document)][row_label(r)] = r
     features = {(d["corpus"], d["path"]): d["features"] for d in documents}
     suites, formats, cells = matrix(results)
-    feature_order, feature_cells = feature_matrix(results, features)
+    feature_counts, feature_cells = feature_matrix(results, features)
     labels = shown_labels(cells)
     overrides = load_settings().get("feature_weights")
     recommendations = recommend(results, features, overrides)
@@ -157,13 +156,13 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         "run": run, "documents": documents, "by_doc": by_doc, "formats": formats,
         "cells": cells, "labels": labels, "suites": suites,
         "not_run": sorted(set(suites) - set(labels)),
-        "feature_order": [f for f in feature_order
+        "feature_order": [f for f in feature_counts
                           if any(feature_cells.get((lab, f)) for lab in labels)],
-        "feature_cells": feature_cells, "feature_documents": {
-            f: sum(1 for tags in features.values() if f in tags) for f in feature_order},
-        "weights": weights, "all_documents": ALL_DOCUMENTS, "recommendation_tasks": TASKS,
+        "feature_cells": feature_cells, "feature_documents": feature_counts,
+        "weights": weights, "recommendation_tasks": TASKS,
         "recommendations": recommendations, "failure_statuses": FAILURE_STATUSES,
-        "status_counts": {s: _statuses(results, s) for s in suites},
+        "status_counts": {s: sum((c.statuses for (label, _), c in cells.items()
+                                  if label == s), Counter()) for s in suites},
         "total_results": len(results), "missing_images": missing_images,
         "suite_pages": _suite_pages(run, results), "grades": GRADES,
         "history": _history(store, run),
@@ -172,14 +171,6 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         "with_overlay": {key for key, rs in by_doc.items()
                          if any(r.details.get("diff_pages") for r in rs.values())},
     }
-
-
-def _statuses(results: list[JobResult], label: str) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for r in results:
-        if row_label(r) == label:
-            counts[r.status] += 1
-    return counts
 
 
 def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
@@ -252,4 +243,3 @@ def _point_latest(root: Path, run_id: str) -> None:
         latest.symlink_to(run_id, target_is_directory=True)
     except OSError:  # filesystems without symlinks get a copy
         shutil.copytree(root / run_id, latest)
-

@@ -54,6 +54,3 @@ def write_package(target: Path, kind: str) -> None:
                              'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">'
                              '<office:body/></office:document-content>')
 
-
-if __name__ == "__main__":
-    main()
