@@ -4,5 +4,6 @@ __version__ = "0.1.0"
 
 # Bumped whenever a change alters what a stored result means (render options, rasterising,
 # metrics, grading). Stored with every run so results from different pipelines are never mixed.
-PIPELINE_VERSION = 3  # 2: aligned pages, layout in mm, area changed, structural checks;
-# 3: a password-protected document a suite cannot open is `unsupported`, not `failed`
+PIPELINE_VERSION = 4  # 2: aligned pages, layout in mm, area changed, structural checks;
+# 3: a password-protected document a suite cannot open is `unsupported`, not `failed`;
+# 4: a Word note no reference mark points at is not expected on the page

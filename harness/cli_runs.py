@@ -22,6 +22,7 @@ from harness.report.analysis import matrix
 from harness.store import Store
 from harness.sweep import ALL_TASKS, SweepSettings, sweep
 from renderers.libreoffice import MODES
+from renderers.memory import DEFAULT_LIMIT_MB
 
 @app.command()
 def run(
@@ -39,6 +40,10 @@ def run(
         = None,
     timeout: Annotated[Optional[float], typer.Option(
         min=1, help="Seconds a suite gets per document and task. Default: 120.")] = None,
+    memory_limit_mb: Annotated[Optional[int], typer.Option(
+        min=0, help="MiB of resident memory any one suite process may use in a job; over it, "
+             "its process group is killed and the job is crashed. 0: unbounded. "
+             "Default: 4096.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
         = None,
     task: Annotated[Optional[list[str]], typer.Option(
@@ -99,6 +104,7 @@ def run(
                 else executors.get("local", workers=jobs))
     settings = SweepSettings(
         jobs=jobs, timeout_seconds=float(timeout or chosen.get("timeout_seconds", 120.0)),
+        memory_limit_mb=_memory_limit(memory_limit_mb, chosen),
         tasks=tasks, use_cache=chosen.get("use_cache", True) if cache is None else cache,
         retry_failed=(chosen.get("retry_failed", False) if retry_failed is None
                       else retry_failed), resume=not fresh)
@@ -124,6 +130,11 @@ def run(
     if found:
         print(f"fidelity: {found} regression(s) since the previous run", file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _memory_limit(option: int | None, chosen: dict) -> int | None:
+    value = option if option is not None else chosen.get("memory_limit_mb", DEFAULT_LIMIT_MB)
+    return value or None
 
 
 def _write_ci_outputs(db: Store, run_id: str, out: Path, junit: Path | str | None,

@@ -48,7 +48,8 @@ def feature_weights(counts: dict[str, int], documents: int,
 # profile's value. Paths of `junit` and `jsonl` are relative to the reports folder (`out`).
 PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
     "corpus": list, "suites": list, "tasks": list, "jobs": int,
-    "timeout_seconds": (int, float), "limit": int, "out": str, "scheduler": str,
+    "timeout_seconds": (int, float), "memory_limit_mb": int, "limit": int, "out": str,
+    "scheduler": str,
     "libreoffice_mode": str, "use_cache": bool, "retry_failed": bool,
     "junit": str, "jsonl": str, "fail_below_grade": int,
 }

@@ -32,6 +32,7 @@ from harness.rasterise import get as get_rasteriser
 from harness.truth import SourceTruth, read_truth
 from harness.truth.fonts import asked_fonts
 from renderers.base import RenderOutcome, Status, Task
+from renderers.memory import DEFAULT_LIMIT_MB, JobMemory
 from renderers.output import pdf_page_count
 
 # Details that name files in the run's artifacts folder (relative paths).
@@ -49,6 +50,7 @@ class Job:
     timeout_seconds: float
     dpi: int = DEFAULT_DPI
     task: str = TASK_SHOW
+    memory_limit_mb: int | None = DEFAULT_LIMIT_MB  # per suite process; None: unbounded
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class JobResult:
     total_seconds: float = 0.0
     scores: dict[str, float | int | None] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    suite_peak_rss_mb: float | None = None  # the job's largest suite process
+    harness_peak_rss_mb: float | None = None  # the worker, comparison included
 
 
 # One renderer per worker process and sweep: it owns the worker's private suite profile.
@@ -112,8 +116,16 @@ def result_without_rendering(document: Document, suite: str, version: str | None
 
 def run_job(job: Job) -> JobResult:
     start = time.monotonic()
+    with JobMemory(job.memory_limit_mb) as memory:
+        result = _guarded(job, start, memory)
+    use = memory.use
+    return replace(result, suite_peak_rss_mb=use.suite_peak_rss_mb,
+                   harness_peak_rss_mb=use.harness_peak_rss_mb)
+
+
+def _guarded(job: Job, start: float, memory: JobMemory) -> JobResult:
     try:
-        return _run(job, start)
+        return _run(job, start, memory)
     except Exception as exc:  # a bug in the harness must cost one document, not the sweep
         return JobResult(job.document.corpus, job.document.relpath, job.document.format,
                          job.suite, None, job.task, Status.FAILED.value, None,
@@ -123,9 +135,10 @@ def run_job(job: Job) -> JobResult:
                          details={"harness_error": True})
 
 
-def _run(job: Job, start: float) -> JobResult:
+def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
     doc = job.document
     renderer = _renderer(job.suite, job.scratch_dir)
+    memory.follow(renderer.process_groups)
     version = renderer.availability().version
     workdir = job.scratch_dir / "jobs" / f"{doc.key}-{job.suite}-{job.task}-{os.getpid()}"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -133,6 +146,9 @@ def _run(job: Job, start: float) -> JobResult:
     try:
         outcome = renderer.run(doc.path, Task(job.task), workdir, job.timeout_seconds)
         outcome = _password_refusal(outcome, doc)
+        if memory.over_limit is not None:
+            outcome = replace(outcome, status=Status.CRASHED, output_path=None,
+                              message=f"{memory.over_limit} ({outcome.message})")
         if outcome.status is not Status.OK or outcome.output_path is None:
             result = result_without_rendering(doc, job.suite, version, outcome, job.task)
             return _with_total(result, start)

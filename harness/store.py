@@ -17,7 +17,8 @@ from harness.corpus.properties import DocumentProperties
 from harness.errors import StoreError
 from harness.pipeline import JobResult
 
-SCHEMA_VERSION = 3  # 2: the result cache; 3: documents' features and titles
+# 2: the result cache; 3: documents' features and titles; 4: peak memory per result
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +70,8 @@ CREATE TABLE IF NOT EXISTS results (
     total_seconds REAL NOT NULL,
     scores TEXT NOT NULL,
     details TEXT NOT NULL,
+    suite_peak_rss_mb REAL,
+    harness_peak_rss_mb REAL,
     PRIMARY KEY (run_id, corpus, document, suite, task)
 );
 CREATE TABLE IF NOT EXISTS cache (
@@ -81,6 +84,21 @@ CREATE TABLE IF NOT EXISTS cache (
     parts TEXT NOT NULL
 );
 """
+
+
+# Columns later schema versions added, in order: an older store gains them in place.
+_ADDED_COLUMNS = (("documents", "features", "TEXT NOT NULL DEFAULT '[]'"),
+                  ("documents", "title", "TEXT"),
+                  ("results", "suite_peak_rss_mb", "REAL"),
+                  ("results", "harness_peak_rss_mb", "REAL"))
+_RESULT_COLUMNS = ("corpus, document, format, suite, suite_version, task, status, grade, "
+                   "message, stderr, suite_seconds, total_seconds, scores, details, "
+                   "suite_peak_rss_mb, harness_peak_rss_mb")
+
+
+def _result(row: tuple) -> JobResult:
+    return JobResult(*row[:12], scores=json.loads(row[12]), details=json.loads(row[13]),
+                     suite_peak_rss_mb=row[14], harness_peak_rss_mb=row[15])
 
 
 @dataclass(frozen=True)
@@ -118,10 +136,10 @@ class Store:
             raise StoreError(f"{self.path} has schema version {row[0]}; this harness reads "
                              f"up to {SCHEMA_VERSION}: upgrade the harness")
         elif int(row[0]) < SCHEMA_VERSION:  # tables are created above; columns added here
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(documents)")}
-            for name, kind in (("features", "TEXT NOT NULL DEFAULT '[]'"), ("title", "TEXT")):
+            for table, name, kind in _ADDED_COLUMNS:
+                columns = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
                 if name not in columns:
-                    self._db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             self._db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
                              (SCHEMA_VERSION,))
 
@@ -187,23 +205,23 @@ class Store:
             more.append(("INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?,?,?)",
                          (cache_key, run_id, r.corpus, r.document, r.suite, r.task,
                           json.dumps(cache_parts or {}, default=str))))
-        self._write("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (run_id, r.corpus, r.document, r.suite, r.task, r.format, r.suite_version,
+        self._write(f"INSERT OR REPLACE INTO results (run_id, {_RESULT_COLUMNS}) VALUES "
+                    f"({','.join('?' * 17)})",
+                    (run_id, r.corpus, r.document, r.format, r.suite, r.suite_version, r.task,
                      r.status, r.grade, r.message, r.stderr, r.suite_seconds, r.total_seconds,
-                     json.dumps(r.scores), json.dumps(r.details)), *more)
+                     json.dumps(r.scores), json.dumps(r.details), r.suite_peak_rss_mb,
+                     r.harness_peak_rss_mb), *more)
 
     def cached(self, key: str) -> tuple[str, JobResult] | None:
         """The run and result a cache key points at, if both are still stored."""
+        columns = ", ".join(f"r.{c.strip()}" for c in _RESULT_COLUMNS.split(","))
         row = self._db.execute(
-            "SELECT r.run_id, r.corpus, r.document, r.format, r.suite, r.suite_version, "
-            "r.task, r.status, r.grade, r.message, r.stderr, r.suite_seconds, "
-            "r.total_seconds, r.scores, r.details FROM cache c JOIN results r ON "
+            f"SELECT r.run_id, {columns} FROM cache c JOIN results r ON "
             "r.run_id=c.run_id AND r.corpus=c.corpus AND r.document=c.document AND "
             "r.suite=c.suite AND r.task=c.task WHERE c.key=?", (key,)).fetchone()
         if row is None:
             return None
-        return row[0], JobResult(*row[1:13], scores=json.loads(row[13]),
-                                 details=json.loads(row[14]))
+        return row[0], _result(row[1:])
 
     def cache_entries(self) -> list[dict[str, Any]]:
         cursor = self._db.execute("SELECT key, run_id, corpus, document, suite, task, parts "
@@ -263,11 +281,10 @@ class Store:
 
     def results(self, run_id: str) -> Iterator[JobResult]:
         cursor = self._db.execute(
-            "SELECT corpus, document, format, suite, suite_version, task, status, grade, "
-            "message, stderr, suite_seconds, total_seconds, scores, details FROM results "
-            "WHERE run_id=? ORDER BY corpus, document, suite, task", (run_id,))
+            f"SELECT {_RESULT_COLUMNS} FROM results WHERE run_id=? "
+            "ORDER BY corpus, document, suite, task", (run_id,))
         for row in cursor:
-            yield JobResult(*row[:12], scores=json.loads(row[12]), details=json.loads(row[13]))
+            yield _result(row)
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

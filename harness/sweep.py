@@ -35,6 +35,7 @@ from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
 from harness.store import Run, Store
 from renderers.base import Availability, RenderOutcome, Status, Task
+from renderers.memory import DEFAULT_LIMIT_MB
 from renderers.process import SWEEP_VARIABLE, kill_tagged, network_containment
 
 ALL_TASKS = tuple(t.value for t in Task)
@@ -46,6 +47,7 @@ class SweepSettings:
     timeout_seconds: float
     dpi: int = DEFAULT_DPI
     tasks: tuple[str, ...] = ALL_TASKS
+    memory_limit_mb: int | None = DEFAULT_LIMIT_MB  # per suite process and job; None: unbounded
     use_cache: bool = True  # reuse a stored result whose inputs are all unchanged
     retry_failed: bool = False  # ... unless it was not `ok`
     resume: bool = True  # continue an unfinished run with the same plan
@@ -252,7 +254,7 @@ def _new_run(availability: dict[str, Availability], documents: list[Document],
         suites={n: {"version": a.version, "available": a.available, "reason": a.reason}
                 for n, a in availability.items()},
         settings={"jobs": settings.jobs, "timeout_seconds": settings.timeout_seconds,
-                  "tasks": list(settings.tasks),
+                  "memory_limit_mb": settings.memory_limit_mb, "tasks": list(settings.tasks),
                   "rasteriser": get_rasteriser().settings(settings.dpi).__dict__,
                   "corpora": sorted({str(d.root) for d in documents}),
                   "plan": plan, **executor.describe(),
@@ -285,7 +287,8 @@ def _plan(documents: list[Document], availability: dict[str, Availability],
                     outcome = renderer.refusal(doc.path, Task(task))
                     if outcome is None:
                         jobs.append(Job(doc, name, artifacts, scratch,
-                                        settings.timeout_seconds, settings.dpi, task))
+                                        settings.timeout_seconds, settings.dpi, task,
+                                        settings.memory_limit_mb))
                         continue
                 immediate.append(result_without_rendering(doc, name, a.version, outcome, task))
     return immediate, jobs

@@ -117,6 +117,11 @@ class Renderer:
                 timeout_seconds: float) -> RenderOutcome:
         raise NotImplementedError
 
+    def process_groups(self) -> frozenset[int]:
+        """Process groups this suite keeps running between jobs (a persistent listener):
+        their memory counts towards whichever of its jobs runs."""
+        return frozenset()
+
     def show(self, document: Path, workdir: Path, timeout_seconds: float) -> RenderOutcome:
         return self.run(document, Task.SHOW, workdir, timeout_seconds)
 

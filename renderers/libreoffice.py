@@ -170,6 +170,10 @@ class LibreOffice(Renderer):
     def _env(self) -> dict[str, str]:
         return dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=str(self._profile_dir()))
 
+    def process_groups(self) -> frozenset[int]:
+        group = self._listener.group if self._listener is not None else None
+        return frozenset() if group is None else frozenset({group})
+
     def close(self) -> None:
         if self._listener is not None:
             self._listener.stop()

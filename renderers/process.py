@@ -14,10 +14,14 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+
+from renderers.memory import PeakWatch
 
 STDERR_LIMIT_CHARS = 20_000
 TAG_VARIABLE = "FIDELITY_PROCESS_TAG"
@@ -165,22 +169,63 @@ def run_in_group(
     start = time.monotonic()
     proc, tag = start_group(argv, cwd=cwd, env=env)
     timed_out = False
+    readers = [_Reader(proc.stdout), _Reader(proc.stderr)]
+    watch = PeakWatch(proc.pid)
     try:
-        out, err = proc.communicate(timeout=timeout_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_tree(proc.pid, tag)
-        out, err = proc.communicate()
+        reaped_now = _reap(proc, readers, start + timeout_seconds, watch)
+        if not reaped_now:
+            timed_out = True
+            kill_tree(proc.pid, tag)
+            _reap(proc, readers, None, watch)
     except BaseException:
         kill_tree(proc.pid, tag)
         proc.wait()
         raise
     # Helpers may outlive a parent that exited normally; the group must not.
     kill_tree(proc.pid, tag)
+    for reader in readers:
+        reader.join(5)  # a helper that escaped both group and tag may hold a pipe open
+    watch.report()
     return ProcessResult(
         returncode=None if timed_out else proc.returncode,
-        stdout=_clip(out),
-        stderr=_clip(err),
+        stdout=_clip(readers[0].data),
+        stderr=_clip(readers[1].data),
         seconds=time.monotonic() - start,
         timed_out=timed_out,
     )
+
+
+class _Reader(threading.Thread):
+    """Drains one pipe, so a chatty suite never blocks on a full one."""
+
+    def __init__(self, pipe: IO[bytes] | None) -> None:
+        super().__init__(daemon=True)
+        self.pipe, self.data = pipe, b""
+        self.start()
+
+    def run(self) -> None:
+        if self.pipe is not None:
+            with self.pipe:
+                self.data = self.pipe.read()
+
+
+def _reap(proc: subprocess.Popen, readers: list[_Reader], deadline: float | None,
+          watch: PeakWatch) -> bool:
+    """Wait for the child with wait4 (its resource usage carries the peak of the child and
+    of every helper it reaped, which subprocess's own wait discards), reading the child's
+    peak while it runs. False at the deadline."""
+    while True:
+        watch.look()
+        try:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): no figure to read
+            proc.poll()  # subprocess's own answer to that case
+            return True
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            watch.reaped(usage.ru_maxrss)
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        # Finished output usually means the child is exiting: look again soon.
+        time.sleep(0.01 if not any(r.is_alive() for r in readers) else 0.02)

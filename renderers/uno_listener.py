@@ -124,6 +124,11 @@ class UnoListener:
         return data.decode("utf-8", "replace")
 
     @property
+    def group(self) -> int | None:
+        """The listener's process group, while it runs."""
+        return self._proc.pid if self.running else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

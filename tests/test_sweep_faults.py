@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -16,6 +17,20 @@ pytestmark = [needs_libreoffice, pytest.mark.integration]
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
+
+
+def _kill_first(sweep: subprocess.Popen, candidates: Callable[[int], list[int]],
+                pick: Callable[[int], Any]) -> Any:
+    """SIGKILL the first of the sweep's processes that pick names, within 120 s: the name."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and sweep.poll() is None:
+        for pid in candidates(sweep.pid):
+            name = pick(pid)
+            if name is not None:
+                subprocess.run(["kill", "-KILL", str(pid)])
+                return name
+        time.sleep(0.02)
+    return None
 
 
 def _cmdline(pid: int) -> str:
@@ -31,18 +46,15 @@ def test_a_killed_worker_is_replaced_and_no_result_is_lost(tmp_path):
                               "--out", str(out), "--jobs", "1", "--suite", "libreoffice",
                               "--task", "show"], cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = None
     tracker_environ: bytes | None = None
-    deadline = time.monotonic() + 120
-    while killed is None and time.monotonic() < deadline and sweep.poll() is None:
-        for pid in _children(sweep.pid):
-            if tracker_environ is None and "resource_tracker" in _cmdline(pid):
-                tracker_environ = Path(f"/proc/{pid}/environ").read_bytes()
-            if "spawn_main" in _cmdline(pid) and _children(pid):  # a worker running a suite
-                subprocess.run(["kill", "-KILL", str(pid)])
-                killed = pid
-                break
-        time.sleep(0.05)
+
+    def worker_running_a_suite(pid: int) -> int | None:
+        nonlocal tracker_environ
+        if tracker_environ is None and "resource_tracker" in _cmdline(pid):
+            tracker_environ = Path(f"/proc/{pid}/environ").read_bytes()
+        return pid if "spawn_main" in _cmdline(pid) and _children(pid) else None
+
+    killed = _kill_first(sweep, _children, worker_running_a_suite)
     stdout, stderr = sweep.communicate(timeout=600)
     assert killed is not None, "never saw a worker running a suite"
     assert sweep.returncode == 0, stderr[-2000:]
@@ -119,3 +131,38 @@ def test_a_stopped_coordinator_leaves_no_worker_and_no_suite(tmp_path, signal_na
         import sqlite3
         db = sqlite3.connect(tmp_path / "reports" / "fidelity.sqlite")
         assert db.execute("SELECT state FROM runs").fetchone()[0] == "interrupted"
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        children = _children(queue.pop())
+        found += children
+        queue += children
+    return found
+
+
+def test_a_suite_killed_mid_document_costs_that_document_only(tmp_path):
+    """soffice.bin killed while it renders: that result is `crashed`, every other document
+    is rendered, and the sweep ends normally. One-shot mode, so that the persistent mode's
+    retry on the command line cannot hide the crash."""
+    out = tmp_path / "reports"
+    sweep = subprocess.Popen([sys.executable, "-m", "harness", "run", "--corpus", str(PROBES),
+                              "--out", str(out), "--jobs", "1", "--suite", "libreoffice",
+                              "--task", "show", "--libreoffice-mode", "oneshot"], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def rendering_a_probe(pid: int) -> str | None:
+        line = _cmdline(pid)
+        if "soffice.bin" not in line or "--convert-to" not in line:
+            return None
+        return next((p.name for p in PROBES.iterdir() if str(p) in line), None)
+
+    victim = _kill_first(sweep, _descendants, rendering_a_probe)
+    stdout, stderr = sweep.communicate(timeout=600)
+    assert victim is not None, "never saw soffice.bin rendering a probe"
+    assert sweep.returncode == 0, stderr[-2000:]
+    results = json.loads((out / "latest" / "results.json").read_text())["results"]
+    by = {r["document"]: r for r in results}
+    assert by[victim]["status"] == "crashed", by[victim]  # oosplash reports "exit code 137"
+    others = [r for name, r in by.items() if name != victim]
+    assert len(others) == len(by) - 1 and all(r["status"] == "ok" for r in others), others

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from harness.errors import SourceError
 from harness.truth import read_truth
 from tests.conftest import PROBES, SHARED, needs_shared
+from tests.hostile_files import patched
 
 PROBE_FILES = sorted(p for p in PROBES.iterdir() if not p.name.endswith(".json"))
 
@@ -57,6 +58,19 @@ def test_an_impossible_word_page_count_is_ignored(tmp_path):
     assert "stale" in truth.facts["word_page_count_ignored"]
 
 
+def test_a_note_no_reference_points_at_is_not_expected(tmp_path):
+    """Word shows a footnote only at its reference mark: one left behind in the notes part
+    (its paragraph deleted) is on no page, and a suite must not be marked down for it."""
+    with_note = read_truth(PROBES / "word-features.docx", "docx")
+    assert with_note.facts["footnotes"] == 1
+    orphaned = patched(tmp_path / "orphaned-note.docx", "word/document.xml",
+                       lambda xml: xml.replace(b"<w:footnoteReference", b"<w:noteGone"))
+    truth = read_truth(orphaned, "docx")
+    assert truth.facts["footnotes"] == 0
+    assert not [e for e in truth.shown if e.feature == "footnotes"]
+    assert len(truth.text_blocks) == len(with_note.text_blocks) - 1
+
+
 def test_zip_bomb_is_refused_before_inflating(tmp_path):
     bomb = tmp_path / "bomb.docx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -68,16 +82,9 @@ def test_zip_bomb_is_refused_before_inflating(tmp_path):
 def test_external_entity_is_not_resolved(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET")
-    doc = tmp_path / "xxe.docx"
-    with zipfile.ZipFile(PROBES / "word-features.docx") as src, \
-            zipfile.ZipFile(doc, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"<w:document", f'<!DOCTYPE w [<!ENTITY x SYSTEM '
-                                    f'"file://{secret}">]><w:document'.encode(), 1)
-                data = data.replace(b"Final paragraph", b"&x; Final paragraph")
-            dst.writestr(item, data)
+    doc = patched(tmp_path / "xxe.docx", "word/document.xml", lambda xml: xml.replace(
+        b"<w:document", f'<!DOCTYPE w [<!ENTITY x SYSTEM "file://{secret}">]><w:document'
+        .encode(), 1).replace(b"Final paragraph", b"&x; Final paragraph"))
     try:
         truth = read_truth(doc, "docx")
     except SourceError:

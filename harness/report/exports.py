@@ -20,6 +20,7 @@ def result_record(r: JobResult) -> dict[str, Any]:
         "suite_version": r.suite_version, "task": r.task, "status": r.status,
         "grade": r.grade, "scores": r.scores, "message": r.message,
         "suite_seconds": round(r.suite_seconds, 3), "total_seconds": round(r.total_seconds, 3),
+        "suite_peak_rss_mb": r.suite_peak_rss_mb, "harness_peak_rss_mb": r.harness_peak_rss_mb,
         "via": r.details.get("via"),
     }
 
@@ -61,7 +62,8 @@ def write_json(path: Path, run: Run, results: list[JobResult],
 def write_csv(path: Path, results: list[JobResult]) -> None:
     score_names = sorted({name for r in results for name in r.scores})
     fixed = ["corpus", "document", "format", "suite", "suite_version", "task", "status",
-             "grade", "message", "suite_seconds", "total_seconds"]
+             "grade", "message", "suite_seconds", "total_seconds", "suite_peak_rss_mb",
+             "harness_peak_rss_mb"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(fixed + score_names)
