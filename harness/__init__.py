@@ -6,4 +6,5 @@ __version__ = "0.1.0"
 # metrics, grading). Stored with every run so results from different pipelines are never mixed.
 PIPELINE_VERSION = 4  # 2: aligned pages, layout in mm, area changed, structural checks;
 # 3: a password-protected document a suite cannot open is `unsupported`, not `failed`;
-# 4: a Word note no reference mark points at is not expected on the page
+# 4: a Word note no reference mark points at is not expected on the page; a workbook storing
+# more than a million cells is not read (a save that large is left ungraded)

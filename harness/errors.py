@@ -46,3 +46,7 @@ class CompareError(FidelityError):
     it; the message says which and why."""
 
     exit_code = 6
+
+
+class SourceTooLarge(SourceError):
+    """A document too large for the harness to read within its memory (not a broken one)."""

@@ -110,3 +110,22 @@ def test_the_sweep_grades_recalculation_only_against_excels_cache(tmp_path):
     assert "against the values Excel cached" in results["excel.xlsx"].message
     assert results["generated.xlsx"].grade is None
     assert "not Microsoft Excel" in results["generated.xlsx"].message
+
+
+@needs_libreoffice
+def test_a_saved_workbook_too_large_to_check_is_ungraded_not_failed(tmp_path, monkeypatch):
+    """A save bloated past what the harness reads (a suite styling whole rows out to XFD) may
+    still open elsewhere: it is left unchecked, with the reason, not called broken."""
+    from harness.pipeline import Job, run_job
+    from harness.truth import xlsx
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    stale_workbook(corpus / "excel.xlsx")
+    monkeypatch.setattr(xlsx, "MAX_STORED_CELLS", 1)  # every workbook is "too large" now
+    [document] = discover([corpus], None)
+    result = run_job(Job(document, "libreoffice", tmp_path / "artifacts", tmp_path / "scratch",
+                         120, task=Task.SAVE.value))
+    assert result.status == "ok" and result.grade is None, result.message
+    assert "the saved .xlsx is too large to check" in result.message
+    assert "harness reads workbooks of up to 1" in result.message

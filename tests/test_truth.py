@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from harness.errors import SourceError
 from harness.truth import read_truth
 from tests.conftest import PROBES, SHARED, needs_shared
-from tests.hostile_files import patched
+from tests.hostile_files import SHEET, patched
 
 PROBE_FILES = sorted(p for p in PROBES.iterdir() if not p.name.endswith(".json"))
 
@@ -168,3 +168,36 @@ def test_legacy_counts_come_from_microsoft_and_text_is_not_trusted():
     assert truth.text_trusted is False
     word = read_truth(SHARED / "apache-poi" / "Lists.doc", "doc")
     assert word.expected_pages == 2 and "Word" in word.expected_pages_source
+
+
+def _workbook_with_cells(target: Path, cells: int, prefix: str = "") -> Path:
+    """The probe workbook with a first sheet storing exactly `cells` styled, empty cells."""
+    p = f"{prefix}:" if prefix else ""
+    ns = f'xmlns{":" + prefix if prefix else ""}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rows = "".join(f'<{p}row r="{r + 1}">' + "".join(
+        f'<{p}c r="A{r + 1}" s="0"/>' for _ in range(min(100, cells - r * 100))) + f"</{p}row>"
+        for r in range((cells + 99) // 100))
+    sheet = (f'<?xml version="1.0"?><{p}worksheet {ns}><{p}cols><{p}col min="1" max="1"/>'
+             f"</{p}cols><{p}sheetData>{rows}</{p}sheetData></{p}worksheet>").encode()
+    return patched(target, "xl/worksheets/sheet1.xml", lambda _: sheet, SHEET)
+
+
+@pytest.mark.parametrize("cells, prefix", [(1, ""), (250_000, ""), (70_001, "x")])
+def test_stored_cells_are_counted_across_chunks_and_prefixes(tmp_path, cells, prefix):
+    from harness.truth.xlsx import stored_cells
+
+    book = _workbook_with_cells(tmp_path / "cells.xlsx", cells, prefix)
+    with zipfile.ZipFile(book) as archive:
+        others = sum(archive.read(n).count(b"<c ") for n in archive.namelist()
+                     if n.startswith("xl/worksheets/") and n != "xl/worksheets/sheet1.xml")
+    assert stored_cells(book) == cells + others  # 250,000 cells span several 1 MiB chunks
+
+
+def test_a_workbook_storing_too_many_cells_is_refused_as_too_large(tmp_path, monkeypatch):
+    from harness.errors import SourceTooLarge
+    from harness.truth import xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_STORED_CELLS", 1000)
+    with pytest.raises(SourceTooLarge, match=r"stores 1,50\d cells"):
+        read_truth(_workbook_with_cells(tmp_path / "big.xlsx", 1500), "xlsx")
+    read_truth(_workbook_with_cells(tmp_path / "small.xlsx", 900), "xlsx")  # under: read

@@ -5,18 +5,53 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
 import openpyxl
 
+from harness.errors import SourceTooLarge
 from harness.truth import Cell, Expectation, SourceTruth
 from harness.truth.container import app_properties, chart_parts, check_zip
 
 FORMATS = ("xlsx", "xlsm", "xltx", "xltm")
 MAX_CELLS = 500_000
+# openpyxl keeps every cell a sheet stores (styled but empty ones too) as an object, about
+# 700 bytes each, in each of the two readings: a suite's save that styles whole rows out to
+# column XFD stores millions, and reading it took gigabytes of the harness's memory.
+MAX_STORED_CELLS = 1_000_000
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 MAX_VALUE_CHECKS = 300  # cached formula results checked on the page, per workbook
 _DATE_CODES = re.compile(r"(?<![\\\"])[dmyhs]", re.I)
+
+
+def stored_cells(path: Path) -> int:
+    """Cells the worksheets store, counted in the inflated XML as it streams past (no parse,
+    bounded memory): what openpyxl would hold."""
+    overlap = 64  # longer than any cell tag, so a tag split between two chunks counts once
+    count = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not _WORKSHEET.match(name):
+                continue
+            with archive.open(name) as part:
+                tail = b""
+                while chunk := part.read(1 << 20):
+                    buffer = tail + chunk
+                    limit = len(buffer) - overlap
+                    count += sum(1 for m in _CELL_TAG.finditer(buffer) if m.start() < limit)
+                    tail = buffer[max(limit, 0):]
+                count += len(_CELL_TAG.findall(tail))
+    return count
+
+
+def _check_size(path: Path) -> None:
+    cells = stored_cells(path)
+    if cells > MAX_STORED_CELLS:
+        raise SourceTooLarge(f"the workbook stores {cells:,} cells, formatted or filled; the "
+                             f"harness reads workbooks of up to {MAX_STORED_CELLS:,}")
 
 
 def _load(path: Path, data_only: bool) -> openpyxl.Workbook:
@@ -65,6 +100,7 @@ def _cell_text(value: object) -> str | None:
 
 def read(path: Path) -> SourceTruth:
     check_zip(path)
+    _check_size(path)
     book = _load(path, data_only=True)
     formulas_book = _load(path, data_only=False)
     try:
