@@ -7,8 +7,9 @@ that outlive it, so a sample taken every ``SAMPLE_SECONDS`` still sees a peak be
 samples; a command that ends between two samples is measured when it is reaped
 (``renderers.process.run_in_group`` waits with ``wait4`` and reports here). The bound is
 enforced by the same watch: a suite process whose resident memory passes it has its whole
-process group killed, and the job ends ``crashed`` with the reason. It is the resident set, not the address space, that is
-bounded: suites built on V8 or Chromium reserve far more address space than they use.
+process group killed, and the job ends ``crashed`` with the reason. It is the resident
+set, not the address space, that is bounded: suites built on V8 or Chromium reserve far
+more address space than they use.
 """
 
 from __future__ import annotations

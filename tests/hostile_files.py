@@ -174,7 +174,8 @@ def macro_xlsm(target: Path, marker: Path) -> None:
 _OFFICE = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
            'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
-           'xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:dom="http://www.w3.org/2001/xml-events" '
+           'xmlns:xlink="http://www.w3.org/1999/xlink" '
+           'xmlns:dom="http://www.w3.org/2001/xml-events" '
            'xmlns:ooo="http://openoffice.org/2004/office" '
            'office:version="1.3"')
 _LIBRARY_DTD = '<!DOCTYPE library:{0} PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "{1}">'

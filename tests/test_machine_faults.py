@@ -59,7 +59,7 @@ def _census(store: Path, into: Path) -> str:
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} {store} >{into}"
 
 
-def _in_namespace(script: str, tmp_path: Path) -> None:
+def _in_namespace(script: str) -> None:
     done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c",
                            "set -eu\n" + script], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -77,7 +77,7 @@ def test_a_full_output_disk_stops_the_sweep_cleanly_and_the_run_resumes(tmp_path
         f"mount -o remount,size=200m {out}",  # the operator frees some space
         _sweep(PROBES, out / "reports", tmp_path / "second"),
         _census(store, tmp_path / "after-second.json"),
-    ]), tmp_path)
+    ]))
     total = len(DOCUMENTS) * len(TASKS)
 
     assert (tmp_path / "first.rc").read_text().strip() == "4"
@@ -88,8 +88,9 @@ def test_a_full_output_disk_stops_the_sweep_cleanly_and_the_run_resumes(tmp_path
     assert 0 < first["results"] < total, first
     assert first["states"] == ["interrupted"]
 
-    assert (tmp_path / "second.rc").read_text().strip() == "0", (tmp_path / "second.err").read_text()
-    assert "resuming run" in (tmp_path / "second.err").read_text()
+    second_err = (tmp_path / "second.err").read_text()
+    assert (tmp_path / "second.rc").read_text().strip() == "0", second_err
+    assert "resuming run" in second_err
     second = json.loads((tmp_path / "after-second.json").read_text())
     assert second == {"integrity": "ok", "results": total, "distinct": total,
                       "harness_errors": 0, "states": ["complete"]}
@@ -113,7 +114,7 @@ def test_a_read_only_corpus_is_swept_like_any_other(tmp_path):
         f"! touch {corpus}/writable 2>/dev/null",  # the bind really is read-only
         _sweep(corpus, out, tmp_path / "sweep"),
         _census(out / "fidelity.sqlite", tmp_path / "census.json"),
-    ]), tmp_path)
+    ]))
     assert (tmp_path / "sweep.rc").read_text().strip() == "0", (tmp_path / "sweep.err").read_text()
     census = json.loads((tmp_path / "census.json").read_text())
     assert census["results"] == len(DOCUMENTS) * len(TASKS) and census["harness_errors"] == 0

@@ -173,7 +173,8 @@ def test_legacy_counts_come_from_microsoft_and_text_is_not_trusted():
 def _workbook_with_cells(target: Path, cells: int, prefix: str = "") -> Path:
     """The probe workbook with a first sheet storing exactly `cells` styled, empty cells."""
     p = f"{prefix}:" if prefix else ""
-    ns = f'xmlns{":" + prefix if prefix else ""}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    ns = f'xmlns{":" + prefix if prefix else ""}="{main}"'
     rows = "".join(f'<{p}row r="{r + 1}">' + "".join(
         f'<{p}c r="A{r + 1}" s="0"/>' for _ in range(min(100, cells - r * 100))) + f"</{p}row>"
         for r in range((cells + 99) // 100))
