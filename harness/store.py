@@ -91,9 +91,10 @@ _ADDED_COLUMNS = (("documents", "features", "TEXT NOT NULL DEFAULT '[]'"),
                   ("documents", "title", "TEXT"),
                   ("results", "suite_peak_rss_mb", "REAL"),
                   ("results", "harness_peak_rss_mb", "REAL"))
-_RESULT_COLUMNS = ("corpus, document, format, suite, suite_version, task, status, grade, "
-                   "message, stderr, suite_seconds, total_seconds, scores, details, "
-                   "suite_peak_rss_mb, harness_peak_rss_mb")
+_RESULT_FIELDS = ("corpus", "document", "format", "suite", "suite_version", "task", "status",
+                  "grade", "message", "stderr", "suite_seconds", "total_seconds", "scores",
+                  "details", "suite_peak_rss_mb", "harness_peak_rss_mb")
+_RESULT_COLUMNS = ", ".join(_RESULT_FIELDS)
 
 
 def _result(row: tuple) -> JobResult:
@@ -206,7 +207,7 @@ class Store:
                          (cache_key, run_id, r.corpus, r.document, r.suite, r.task,
                           json.dumps(cache_parts or {}, default=str))))
         self._write(f"INSERT OR REPLACE INTO results (run_id, {_RESULT_COLUMNS}) VALUES "
-                    f"({','.join('?' * 17)})",
+                    f"({','.join('?' * (1 + len(_RESULT_FIELDS)))})",
                     (run_id, r.corpus, r.document, r.format, r.suite, r.suite_version, r.task,
                      r.status, r.grade, r.message, r.stderr, r.suite_seconds, r.total_seconds,
                      json.dumps(r.scores), json.dumps(r.details), r.suite_peak_rss_mb,
@@ -214,9 +215,9 @@ class Store:
 
     def cached(self, key: str) -> tuple[str, JobResult] | None:
         """The run and result a cache key points at, if both are still stored."""
-        columns = ", ".join(f"r.{c.strip()}" for c in _RESULT_COLUMNS.split(","))
         row = self._db.execute(
-            f"SELECT r.run_id, {columns} FROM cache c JOIN results r ON "
+            f"SELECT r.run_id, {', '.join('r.' + f for f in _RESULT_FIELDS)} "
+            "FROM cache c JOIN results r ON "
             "r.run_id=c.run_id AND r.corpus=c.corpus AND r.document=c.document AND "
             "r.suite=c.suite AND r.task=c.task WHERE c.key=?", (key,)).fetchone()
         if row is None:

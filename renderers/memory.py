@@ -49,7 +49,7 @@ class PeakWatch:
     def look(self) -> None:
         self.peak_kb = max(self.peak_kb, _status_kb(self.pid, "VmHWM")[0])
 
-    def reaped(self, maxrss_kb: int) -> None:
+    def at_exit(self, maxrss_kb: int) -> None:
         if maxrss_kb > self.floor_kb:
             self.peak_kb = max(self.peak_kb, maxrss_kb)
 

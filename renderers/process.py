@@ -172,11 +172,10 @@ def run_in_group(
     readers = [_Reader(proc.stdout), _Reader(proc.stderr)]
     watch = PeakWatch(proc.pid)
     try:
-        reaped_now = _reap(proc, readers, start + timeout_seconds, watch)
-        if not reaped_now:
+        if not _reap(proc, start + timeout_seconds, watch):
             timed_out = True
             kill_tree(proc.pid, tag)
-            _reap(proc, readers, None, watch)
+            _reap(proc, None, watch)
     except BaseException:
         kill_tree(proc.pid, tag)
         proc.wait()
@@ -209,8 +208,7 @@ class _Reader(threading.Thread):
                 self.data = self.pipe.read()
 
 
-def _reap(proc: subprocess.Popen, readers: list[_Reader], deadline: float | None,
-          watch: PeakWatch) -> bool:
+def _reap(proc: subprocess.Popen, deadline: float | None, watch: PeakWatch) -> bool:
     """Wait for the child with wait4 (its resource usage carries the peak of the child and
     of every helper it reaped, which subprocess's own wait discards), reading the child's
     peak while it runs. False at the deadline."""
@@ -223,9 +221,8 @@ def _reap(proc: subprocess.Popen, readers: list[_Reader], deadline: float | None
             return True
         if pid == proc.pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            watch.reaped(usage.ru_maxrss)
+            watch.at_exit(usage.ru_maxrss)
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return False
-        # Finished output usually means the child is exiting: look again soon.
-        time.sleep(0.01 if not any(r.is_alive() for r in readers) else 0.02)
+        time.sleep(0.01)

@@ -152,7 +152,8 @@ def _comments(document: docx.document.Document) -> list[str]:
 def _notes(document: docx.document.Document, reltype: str, tag: str) -> list[str]:
     """The notes the body refers to: Word shows a note only where a reference mark is, so
     one left in the notes part without a reference is not on any page."""
-    referenced = {ref.get(qn("w:id")) for ref in document.element.body.iter(qn(f"{tag}Reference"))}
+    references = document.element.body.iter(qn(f"{tag}Reference"))
+    referenced = {ref.get(qn("w:id")) for ref in references}
     return [text for root in _related_roots(document, reltype) for note in root.iter(qn(tag))
             if note.get(qn("w:type")) in (None, "normal") and note.get(qn("w:id")) in referenced
             for text in paragraph_texts(note)]

@@ -17,9 +17,9 @@ from harness.truth.container import app_properties, chart_parts, check_zip
 
 FORMATS = ("xlsx", "xlsm", "xltx", "xltm")
 MAX_CELLS = 500_000
-# openpyxl keeps every cell a sheet stores (styled but empty ones too) as an object, about
-# 700 bytes each, in each of the two readings: a suite's save that styles whole rows out to
-# column XFD stores millions, and reading it took gigabytes of the harness's memory.
+# openpyxl keeps every cell a sheet stores (styled but empty ones too) as an object: about
+# 800 bytes a cell for our two readings. A suite's save that styles whole rows out to column
+# XFD stored 5 million, and reading it took 4 GB of the harness's memory.
 MAX_STORED_CELLS = 1_000_000
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 _WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
