@@ -27,6 +27,29 @@ CHECK_STEPS = (1.0, 0.90, 0.75, 0.50, 0.25)
 # several millimetres is at most a 3; words scattered far apart (an unrelated document,
 # whose few common words match by chance) a 0.
 LAYOUT_STEPS = ((0.5, 0.05), (1.0, 0.15), (5.0, 1.0), (15.0, 1.0), (40.0, 1.0))
+# Reflow: every word of the reference there and in order, only line and page breaks
+# moved (another font stood in, spacing a little tighter). A person grades it by what moved:
+# - 4: the same pages, the content in place (its first words, or half of all its words,
+#   within LAYOUT_STEPS' grade-3 median: a title set 2 mm lower in another font is not
+#   noticed), and at most REFLOW_LIGHT_CUTS lines per page broken elsewhere (a paragraph);
+# - 3: in place within the grade-2 median (15 mm): a gradual drift down the page;
+# - 2: further; never the 0-1 kept for content that is gone or scattered.
+# Measured by harness.compare.layout.flow: at least this share of the reference's words
+# matched in order (a table header repeated on another page is matched once) ...
+REFLOW_MIN_MATCHED = 0.90
+REFLOW_MAX_EXTRA = 0.10  # ... at most this share of words added ...
+# ... and lines kept together: a word lands on another line than its predecessor at most this
+# often (rewrapped lines cut the flow once a line, one word in 5-15; words matched by chance
+# almost everywhere). Content is *displaced* rather than reflowed when that share of words
+# is found only with blocks of at least three words shown elsewhere (layout.MIN_BLOCK).
+REFLOW_MAX_CUTS = 0.35
+REFLOW_LIGHT_CUTS = 5.0  # lines per page broken elsewhere that still look the same
+# Pages gained or lost with every word still shown cost what reflow costs, not 0-1.
+REFLOW_MIN_PAGES_GRADE = 2
+# SSIM on a reflowed page compares ink that moved with ink that did not, so there it cannot
+# pull the grade below the reflow's own. The area changed can: it looks for each tile's ink
+# where the nearest words went (visual.Moves), so a fill or a chart lost beside reflowed
+# text still costs its grade.
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,39 @@ def layout_grade(median_mm: float | None, moved_share: float | None) -> int:
     return 0
 
 
+REFLOWED, DISPLACED = "reflowed", "displaced"
+DISPLACED_MIN_IN_ORDER = 0.5  # below, the words lie scattered rather than in moved blocks
+
+
+def flow_kind(in_order_share: float, found_share: float, extra_share: float,
+              cut_share: float | None) -> str | None:
+    """REFLOWED: content intact and in order, only laid out otherwise; DISPLACED: intact,
+    but blocks of it shown elsewhere (a column printed on another page); None: content lost,
+    added or scattered."""
+    if extra_share > REFLOW_MAX_EXTRA or cut_share is None or cut_share > REFLOW_MAX_CUTS:
+        return None
+    if in_order_share >= REFLOW_MIN_MATCHED:
+        return REFLOWED
+    if found_share >= REFLOW_MIN_MATCHED and in_order_share >= DISPLACED_MIN_IN_ORDER:
+        return DISPLACED
+    return None
+
+
+def reflow_grade(median_mm: float | None, anchor_mm: float | None = None,
+                 cuts_per_page: float | None = None, same_pages: bool = False,
+                 kind: str = REFLOWED) -> int:
+    """What a person gives content that is all there, laid out otherwise (a block shown
+    elsewhere is at most a 3)."""
+    placed = min((v for v in (anchor_mm, median_mm) if v is not None), default=None)
+    if kind == REFLOWED and same_pages and placed is not None and \
+            placed <= LAYOUT_STEPS[2][0] and cuts_per_page is not None and \
+            cuts_per_page <= REFLOW_LIGHT_CUTS:
+        return 4
+    if placed is not None and placed <= LAYOUT_STEPS[3][0]:
+        return 3
+    return 2
+
+
 def page_count_grade(expected: int, actual: int) -> int:
     """Same count 5. A page gained or lost means content moved across pages, so at most 3:
     one page or 10 % off 3, 25 % off 2, more 1."""
@@ -83,9 +139,12 @@ def grade(
     layout: tuple[float | None, float | None] | None = None,
     checks_passed: float | None = None,
     area_changed: float | None = None,
+    reflow: dict | None = None,
 ) -> Grading:
     """`layout` is (median displacement in mm, share of words moved > 2 mm or missing), or
-    None when there is no reference rendering to measure it against."""
+    None when there is no reference rendering to measure it against. `reflow`, when the words
+    are all there in order and only laid out otherwise (see `is_reflow`): `reflow_grade`'s
+    keyword arguments but the median."""
     signals: dict[str, int] = {}
     if text_recall is not None:
         signals["text"] = step_grade(text_recall, TEXT_RECALL_STEPS)
@@ -95,12 +154,26 @@ def grade(
         signals["area"] = at_most_grade(area_changed, AREA_STEPS)
     if layout is not None:
         signals["layout"] = layout_grade(*layout)
+    reflow_limits = False
+    if reflow is not None and signals.get("layout", 5) <= 3:
+        signals["layout"] = max(signals.get("layout", 0),
+                                reflow_grade(layout[0] if layout else None, **reflow))
+        if "visual" in signals:
+            signals["visual"] = max(signals["visual"], signals["layout"])
+        reflow_limits = True
     if expected_pages is not None:
         signals["pages"] = page_count_grade(expected_pages, rendered_pages)
+        if reflow is not None:  # pages gained or lost with every word still shown
+            signals["pages"] = max(signals["pages"], REFLOW_MIN_PAGES_GRADE)
     if checks_passed is not None:
         signals["structure"] = step_grade(checks_passed, CHECK_STEPS)
     if not signals:
         return Grading(None, {}, "not graded: no reference PDF, trusted source text or "
                        "expected page count to compare with")
     weakest = min(signals, key=signals.get)
-    return Grading(min(signals.values()), signals, f"limited by {weakest}")
+    reason = f"limited by {weakest}"
+    if reflow_limits and signals[weakest] == signals.get("layout"):
+        reason = ("limited by reflow (every word there and in order, laid out otherwise)"
+                  if reflow.get("kind", REFLOWED) == REFLOWED else
+                  "limited by displaced content (every word there, blocks shown elsewhere)")
+    return Grading(min(signals.values()), signals, reason)

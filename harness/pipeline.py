@@ -253,6 +253,10 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     comparison = None
     if renderer.is_reference:
         details["reference"] = "this suite is the reference: checked against the source only"
+        # Microsoft's own rendering has the pages Microsoft gave it: a count in app.xml
+        # (perhaps a generator's template) cannot make it wrong.
+        expected_pages = rendered_pages
+        details["expected_pages_source"] = "the reference PDF itself"
     elif doc.reference_pdf is not None:
         reference_colour: list[Image.Image] = []
         reference = load_rendering(doc.reference_pdf, job.dpi, rasteriser, MAX_PAGES,
@@ -278,6 +282,12 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
                     **(comparison.grade_inputs() if comparison else {}))
     details["signals"] = grading.signals
     message = grading.reason
+    if comparison is not None:
+        compared = replace(comparison, grading=grading)
+        if cause := compared.cause():
+            message += f"; {cause}"
+            details["cause"] = cause
+        details["flow"] = compared.to_json()["flow"]
     if truth is not None and not truth.text_trusted:
         message += (f"; text_recall_lossy_reader is for information only ({truth.reader} "
                     "is lossy)")

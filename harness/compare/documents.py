@@ -13,10 +13,10 @@ import numpy as np
 
 from harness.compare import align, layout, visual
 from harness.compare.fonts import FontReport, compare_fonts
-from harness.compare.layout import LayoutStats, WordMatch
+from harness.compare.layout import FlowStats, LayoutStats, WordMatch
 from harness.compare.rendering import Rendering
 from harness.compare.text import TextComparison, compare_text
-from harness.grade import Grading, grade
+from harness.grade import REFLOWED, Grading, flow_kind, grade
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,47 @@ class Comparison:
     fonts: FontReport
     score: float
     grading: Grading
+    flow: FlowStats | None = None
+
+    @property
+    def flow_kind(self) -> str | None:
+        """'reflowed' (every word there and in order, lines or pages broken elsewhere),
+        'displaced' (every word there, blocks shown elsewhere) or None."""
+        if self.flow is None:
+            return None
+        return flow_kind(self.flow.matched_share, self.flow.found_share,
+                         self.flow.extra_share, self.flow.cut_share)
+
+    @property
+    def reflowed(self) -> bool:
+        return self.flow_kind == REFLOWED
+
+    def cause(self) -> str:
+        """What a person would say first: pages gained or lost, reflow, and which fonts
+        stood in ("4 pages instead of 3: text reflowed, every word there and in order;
+        Aptos is not installed, DejaVu Sans stood in (text runs wider)")."""
+        said = []
+        if self.page_count_candidate != self.page_count_reference:
+            said.append(f"{self.page_count_candidate} page(s) instead of "
+                        f"{self.page_count_reference}")
+        flow = self.flow
+        if self.reflowed and self.grading.signals.get("layout", 5) < 5:
+            said.append("text reflowed, every word there and in order")
+        elif self.flow_kind is not None and flow is not None:
+            said.append(f"every word there, {flow.words_displaced} of {flow.words_reference} "
+                        "shown elsewhere, out of reading order")
+        elif flow is not None and flow.words_reference and flow.found_share < 0.95:
+            lost = flow.words_reference - flow.words_matched - flow.words_displaced
+            said.append(f"{lost} of {flow.words_reference} words of the reference not found")
+        text = ": ".join(said[:1]) + (", " + ", ".join(said[1:]) if len(said) > 1 else "")
+        if self.fonts.substituted and said:
+            stand_ins = "; ".join(f"{asked} is not installed, {used} stood in"
+                                  for asked, used in sorted(self.fonts.substituted.items())[:3])
+            drift = self.flow.drift_mm if self.flow else None
+            width = ("" if drift is None or abs(drift) < 0.05 else
+                     " (text runs wider)" if drift > 0 else " (text runs narrower)")
+            text += f"; {stand_ins}{width}"
+        return text
 
     @property
     def ssim_mean(self) -> float:
@@ -75,7 +116,12 @@ class Comparison:
             self.layout.words_extra
         return {"visual_score": self.ssim_mean, "area_changed": self.area_changed_worst,
                 "layout": (self.layout.median_mm, self.layout.moved_share) if measured
-                else None}
+                else None,
+                "reflow": {"anchor_mm": self.flow.anchor_mm,
+                           "cuts_per_page": self.flow.cuts_per_page,
+                           "same_pages": self.page_count_candidate == self.page_count_reference,
+                           "kind": self.flow_kind}
+                if self.flow_kind else None}
 
     @property
     def ssim_min(self) -> float:
@@ -102,6 +148,11 @@ class Comparison:
             "words_missing_vs_reference": self.layout.words_missing,
             "words_extra_vs_reference": self.layout.words_extra,
             "text_recall_vs_reference": round(self.text.recall, 4),
+            "flow_cut_share": self.flow.cut_share if self.flow else None,
+            "flow_drift_mm": self.flow.drift_mm if self.flow else None,
+            "flow_anchor_mm": self.flow.anchor_mm if self.flow else None,
+            "reflowed": int(self.reflowed),
+            "words_displaced_vs_reference": self.flow.words_displaced if self.flow else None,
         }
 
     def to_json(self) -> dict:
@@ -116,6 +167,7 @@ class Comparison:
             "area_changed": round(self.area_changed, 4),
             "area_changed_worst_page": self.area_changed_worst,
             "layout": self.layout.__dict__,
+            "flow": {**self.flow.__dict__, "kind": self.flow_kind} if self.flow else None,
             "text_similarity": (round(self.text.order_similarity, 4)
                                 if self.text.order_similarity is not None else None),
             "text_recall": round(self.text.recall, 4),
@@ -130,6 +182,12 @@ def _median_offset(matches: list[WordMatch]) -> tuple[float, float]:
             float(np.median([m.dy_mm for m in matches])))
 
 
+def _places(matches: list[WordMatch], on_candidate: bool = False) -> np.ndarray:
+    """The matched words' places (x, y in mm) on the reference page, or the candidate's."""
+    return np.array([(m.x_mm + m.dx_mm, m.y_mm + m.dy_mm) if on_candidate else
+                     (m.x_mm, m.y_mm) for m in matches], dtype=float).reshape(-1, 2)
+
+
 def compare_renderings(reference: Rendering, candidate: Rendering,
                        asked_fonts: Iterable[str] | None = None) -> Comparison:
     """`asked_fonts`: the families the source document asks for; by default the fonts of
@@ -137,8 +195,10 @@ def compare_renderings(reference: Rendering, candidate: Rendering,
     words = layout.match_words(reference, candidate)
     pairs = align.align(align.similarity_matrix(reference, candidate, words))
     by_ref_page: dict[int, list[WordMatch]] = defaultdict(list)
+    by_cand_page: dict[int, list[WordMatch]] = defaultdict(list)
     for m in words.matches:
         by_ref_page[m.reference_page].append(m)
+        by_cand_page[m.candidate_page].append(m)
 
     pages = []
     px_per_mm = reference.dpi / 25.4
@@ -157,9 +217,16 @@ def compare_renderings(reference: Rendering, candidate: Rendering,
         here = by_ref_page.get(i, [])
         dx, dy = _median_offset([m for m in here if m.candidate_page == j])
         placed = visual.register(ref_page.image, cand_page.image, round(dx * px_per_mm),
-                                 round(dy * px_per_mm))
+                                 round(dy * px_per_mm), reference.dpi)
         similarity = visual.ssim(ref_page.image, placed)
-        changed, inked = visual.changed_tiles(ref_page.image, placed, reference.dpi)
+        shared = [m for m in here if m.candidate_page == j]
+        moves = visual.Moves(
+            _places(shared), _places(shared, on_candidate=True), (dx, dy),
+            gone_mm=_places([m for m in here if m.candidate_page != j]),
+            came_mm=_places([m for m in by_cand_page.get(j, []) if m.reference_page != i],
+                            on_candidate=True))
+        changed, inked = visual.changed_tiles(ref_page.image, cand_page.image, reference.dpi,
+                                              moves)
         area = changed / inked if inked else 0.0
         n_ref, n_cand = words.reference_per_page[i], words.candidate_per_page[j]
         closeness = layout.page_closeness(here, n_ref, n_cand)
@@ -178,7 +245,7 @@ def compare_renderings(reference: Rendering, candidate: Rendering,
                           candidate.fonts)
     score = sum(p.score for p in pages) / len(pages) if pages else 0.0
     ungraded = Comparison(reference.page_count, candidate.page_count, tuple(pages), overall,
-                          text, fonts, score, grade())
+                          text, fonts, score, grade(), layout.flow(words))
     grading = grade(text_recall=text.recall if text.source_tokens else None,
                     expected_pages=reference.page_count, rendered_pages=candidate.page_count,
                     **ungraded.grade_inputs())

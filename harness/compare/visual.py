@@ -18,9 +18,12 @@ noise changes no tile; an erased block always some.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 BLANK_STD = 1.0  # grey-level standard deviation under which a page shows nothing
 # SSIM as scikit-image computes it by default (7 px uniform window, sample covariance,
@@ -96,17 +99,131 @@ def _ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ((2 * ux * uy + _C1) * (2 * vxy + _C2)) / ((ux * ux + uy * uy + _C1) * (vx + vy + _C2))
 
 
-def changed_tiles(reference: np.ndarray, candidate: np.ndarray, dpi: int) -> tuple[int, int]:
-    """(tiles whose content was lost or added, tiles with ink on either page)."""
+@dataclass(frozen=True)
+class Moves:
+    """Where content went, from the words both pages share: each matched word's place on
+    the reference page and on the candidate page, in mm. Content near a word is expected to
+    have moved with it (a reflowed line, a table row pushed down); content far from every
+    word (a picture, a chart) with the page's median move. Content whose words went to
+    another page (`gone_mm`, on the reference page) or came from one (`came_mm`, on the
+    candidate page) is the page count's and the layout's to judge, not lost here."""
+    reference_mm: np.ndarray  # N x 2 (x, y)
+    candidate_mm: np.ndarray  # N x 2
+    median_mm: tuple[float, float]  # candidate minus reference
+    gone_mm: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    came_mm: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+
+    def tile_shifts(self, shape: tuple[int, int], tile_mm: float, on_candidate: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per tile of one page: where its content lies on the other page, in whole tiles
+        (rows, columns), and whether it went to (or came from) another page instead."""
+        rows, cols = np.indices(shape)
+        centres = np.stack([(cols.ravel() + 0.5) * tile_mm, (rows.ravel() + 0.5) * tile_mm],
+                           axis=1)
+        here, there, elsewhere = ((self.candidate_mm, self.reference_mm, self.came_mm)
+                                  if on_candidate else
+                                  (self.reference_mm, self.candidate_mm, self.gone_mm))
+        move = np.tile(np.array(self.median_mm) * (-1 if on_candidate else 1),
+                       (len(centres), 1))
+        away = np.zeros(len(centres), dtype=bool)
+        places = np.concatenate([here, elsewhere]) if len(elsewhere) else here
+        if len(places):
+            # A tile belongs to the word it lies in: one of its own line (vertical distance
+            # counts LINE_WEIGHT times) that starts left of it (a word's place is its origin).
+            scale = np.array([1.0, LINE_WEIGHT])
+            k = min(OWNER_CANDIDATES, len(places))
+            _, index = cKDTree(places * scale).query(centres * scale, k=k)
+            index = index.reshape(len(centres), k)
+            starts_left = places[index][:, :, 0] <= centres[:, None, 0] + tile_mm / 2
+            owner = index[np.arange(len(centres)),
+                          np.where(starts_left.any(axis=1), starts_left.argmax(axis=1), 0)]
+            near = np.hypot(*(places[owner] - centres).T) <= MOVE_REACH_MM
+            away = near & (owner >= len(here))
+            kept = near & ~away
+            move[kept] = (there - here)[owner[kept]]
+        shift = np.round(move / tile_mm).astype(int)
+        return shift[:, 1].reshape(shape), shift[:, 0].reshape(shape), away.reshape(shape)
+
+
+LINE_WEIGHT = 4.0
+OWNER_CANDIDATES = 4  # nearest words among which a tile's owner is chosen
+MOVE_REACH_MM = 30.0  # further from every word, a tile follows the page's median move
+
+
+def changed_tiles(reference: np.ndarray, candidate: np.ndarray, dpi: int,
+                  moves: Moves | None = None) -> tuple[int, int]:
+    """(tiles whose content was lost or added, tiles with ink on either page).
+
+    A tile's content is found when a tile-sized window anywhere within REACH_TILES of it on
+    the other page holds half its ink. Windows slide (in steps of a third of a tile), not
+    only on the grid: a ruled line shifted by half a millimetre across a tile border is
+    split between two grid tiles, each with under half its ink, yet one sliding window still
+    holds it all. So content that moves further never looks less changed. With `moves`
+    (the candidate not registered), each tile is looked for where its nearest words went:
+    reflowed text is found, a fill or a chart lost beside it is not."""
     candidate = fit(candidate, reference.shape)
-    ref, cand = _tile_ink(reference, dpi), _tile_ink(candidate, dpi)
-    window = 2 * REACH_TILES + 1
-    near_ref = ndimage.maximum_filter(ref, size=window, mode="constant")
-    near_cand = ndimage.maximum_filter(cand, size=window, mode="constant")
-    lost = (ref > INK_FLOOR) & (near_cand < CHANGED * ref)
-    added = (cand > INK_FLOOR) & (near_ref < CHANGED * cand)
+    (ref, near_ref), (cand, near_cand) = _ink(reference, dpi), _ink(candidate, dpi)
+    gone = came = np.zeros(ref.shape, dtype=bool)
+    if moves is not None:
+        tile_mm = _tile_px(dpi) * 25.4 / dpi
+        rows, cols, gone = moves.tile_shifts(ref.shape, tile_mm, False)
+        near_cand = _shifted(near_cand, rows, cols)
+        rows, cols, came = moves.tile_shifts(ref.shape, tile_mm, True)
+        near_ref = _shifted(near_ref, rows, cols)
+    lost = (ref > INK_FLOOR) & (near_cand < CHANGED * ref) & ~gone
+    added = (cand > INK_FLOOR) & (near_ref < CHANGED * cand) & ~came
     inked = np.maximum(ref, cand) > INK_FLOOR
     return int((lost | added).sum()), int(inked.sum())
+
+
+def _shifted(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """values[r + rows[r, c], c + cols[r, c]] per tile; off the page, no ink."""
+    r, c = np.indices(values.shape)
+    r, c = r + rows, c + cols
+    inside = (r >= 0) & (r < values.shape[0]) & (c >= 0) & (c < values.shape[1])
+    out = np.zeros_like(values)
+    out[inside] = values[r[inside], c[inside]]
+    return out
+
+
+_STEPS_PER_TILE = 3
+
+
+def _ink(image: np.ndarray, dpi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid tile: its own mean ink, and the most ink any tile-sized window within
+    REACH_TILES of it holds. Windows slide by a third of a tile, built from the mean ink of
+    third-of-a-tile blocks, so the page is read once."""
+    size = _tile_px(dpi)
+    step = max(1, size // _STEPS_PER_TILE)
+    per_tile = size // step
+    if per_tile * step != size:  # a tile is not a whole number of blocks at this dpi
+        return _tile_ink(image, dpi), _near_ink(_block_ink(image, step), size, step,
+                                                _tile_ink(image, dpi).shape)
+    blocks = _block_ink(image, step)
+    rows, cols = -(-blocks.shape[0] // per_tile), -(-blocks.shape[1] // per_tile)
+    padded = np.zeros((rows * per_tile, cols * per_tile), dtype=np.float32)
+    padded[:blocks.shape[0], :blocks.shape[1]] = blocks
+    tiles = padded.reshape(rows, per_tile, cols, per_tile).mean(axis=(1, 3))
+    return tiles, _near_ink(blocks, size, step, tiles.shape)
+
+
+def _near_ink(blocks: np.ndarray, size: int, step: int,
+              tiles: tuple[int, int]) -> np.ndarray:
+    per_tile = size // step
+    windows = ndimage.uniform_filter(blocks, size=per_tile, mode="constant")
+    best = ndimage.maximum_filter(windows, size=2 * REACH_TILES * per_tile + 1,
+                                  mode="constant")
+    # The window centred on block k starts at block k - per_tile // 2: grid tile r starts
+    # at pixel r * size, so its own window is centred on block r * size / step + per_tile // 2.
+    rows = np.minimum(np.round(np.arange(tiles[0]) * size / step).astype(int) + per_tile // 2,
+                      best.shape[0] - 1)
+    cols = np.minimum(np.round(np.arange(tiles[1]) * size / step).astype(int) + per_tile // 2,
+                      best.shape[1] - 1)
+    return best[np.ix_(rows, cols)]
+
+
+def _tile_px(dpi: int) -> int:
+    return max(1, round(TILE_MM / 25.4 * dpi))
 
 
 def inked_tiles(image: np.ndarray, dpi: int) -> int:
@@ -115,7 +232,11 @@ def inked_tiles(image: np.ndarray, dpi: int) -> int:
 
 def _tile_ink(image: np.ndarray, dpi: int) -> np.ndarray:
     """Mean darkness of each TILE_MM tile; a partial tile at the edges is padded with paper."""
-    size = max(1, round(TILE_MM / 25.4 * dpi))
+    return _block_ink(image, _tile_px(dpi))
+
+
+def _block_ink(image: np.ndarray, size: int) -> np.ndarray:
+    """Mean darkness of each size x size block; partial blocks padded with paper."""
     h, w = image.shape
     padded = np.full((-(-h // size) * size, -(-w // size) * size), 255, dtype=np.float32)
     padded[:h, :w] = image
@@ -124,11 +245,36 @@ def _tile_ink(image: np.ndarray, dpi: int) -> np.ndarray:
         axis=(1, 3))
 
 
-def register(reference: np.ndarray, candidate: np.ndarray, dx_px: int,
-             dy_px: int) -> np.ndarray:
-    """The candidate at the reference's size, moved back by its words' median offset."""
+RESIDUAL_MM = 1.0  # left for the ink to register after the words: rounding, other origins
+
+
+def register(reference: np.ndarray, candidate: np.ndarray, dx_px: int, dy_px: int,
+             dpi: int | None = None) -> np.ndarray:
+    """The candidate at the reference's size, moved back by its words' median offset, then
+    (given the dpi) by what is left within RESIDUAL_MM, found from the ink's row and column
+    profiles: a page whose words say nothing (a chart, a ruled sheet) or that moved by a
+    fraction of a pixel is still compared in step."""
     candidate = fit(candidate, reference.shape)
-    return translate(candidate, -dx_px, -dy_px) if dx_px or dy_px else candidate
+    placed = translate(candidate, -dx_px, -dy_px) if dx_px or dy_px else candidate
+    if dpi is None:
+        return placed
+    reach = max(1, round(RESIDUAL_MM / 25.4 * dpi))
+    ref_ink, cand_ink = 255.0 - reference.astype(np.float32), 255.0 - placed.astype(np.float32)
+    x = _profile_shift(ref_ink.sum(axis=0), cand_ink.sum(axis=0), reach)
+    y = _profile_shift(ref_ink.sum(axis=1), cand_ink.sum(axis=1), reach)
+    return translate(placed, x, y) if x or y else placed
+
+
+def _profile_shift(reference: np.ndarray, candidate: np.ndarray, reach: int) -> int:
+    """The shift within +-reach (px) that best lays the candidate's ink profile on the
+    reference's; no shift unless one is strictly better."""
+    if len(reference) <= 2 * reach:
+        return 0
+    inner = slice(reach, len(reference) - reach)
+    errors = {s: float(np.abs(reference[inner] - np.roll(candidate, s)[inner]).sum())
+              for s in range(-reach, reach + 1)}
+    best = min(errors, key=lambda s: (errors[s], abs(s)))
+    return best if errors[best] < errors[0] else 0
 
 
 def is_blank(image: np.ndarray | Image.Image) -> bool:

@@ -71,7 +71,7 @@ def app_properties(path: Path) -> dict[str, str]:
 MAX_CHARACTERS_PER_PAGE = 10_000
 
 
-def microsoft_page_count(path: Path) -> tuple[int | None, str | None]:
+def microsoft_page_count(path: Path, has_text: bool = False) -> tuple[int | None, str | None]:
     """Word's own page count, or None and why it is not trusted.
 
     Trusted only when the file says Word wrote it, and when it is physically plausible:
@@ -86,16 +86,24 @@ def microsoft_page_count(path: Path) -> tuple[int | None, str | None]:
         return None, None
     if pages <= 0:
         return None, None
-    try:
-        characters = int(props.get("Characters", "0"))
-    except ValueError:
-        characters = 0
-    why = implausible_page_count(pages, characters)
+    characters, words = (_count(props.get(name)) for name in ("Characters", "Words"))
+    why = implausible_page_count(pages, characters, words, has_text)
     return (None, f"docProps/app.xml {why}") if why else (pages, None)
 
 
-def implausible_page_count(pages: int, characters: int) -> str | None:
+def _count(value: str | None) -> int:
+    try:
+        return int(value or "0")
+    except ValueError:
+        return 0
+
+
+def implausible_page_count(pages: int, characters: int, words: int | None = None,
+                           has_text: bool = False) -> str | None:
     if characters > pages * MAX_CHARACTERS_PER_PAGE:
         return (f"says {pages} page(s) for {characters} characters: stale, not written by "
                 "Word's last save")
+    if has_text and words == 0 and characters == 0:
+        return (f"says {pages} page(s) and no word for a document with text: a generator's "
+                "template (python-docx writes Pages=1, Words=0), not Word's count")
     return None

@@ -215,7 +215,7 @@ def read(path: Path) -> SourceTruth:
     blocks = paragraph_texts(body) + margins
     footnotes = _notes(document, RT.FOOTNOTES, "w:footnote")
     endnotes = _notes(document, RT.ENDNOTES, "w:endnote")
-    pages, ignored = microsoft_page_count(path)
+    pages, ignored = microsoft_page_count(path, has_text=bool(blocks))
     shown, hidden = _body_expectations(body)
     headings = _headings(document)
     shown += [Expectation("headings", f"heading {n}", (t,))
