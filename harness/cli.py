@@ -149,6 +149,8 @@ def _print_comparison(result, written: list[Path]) -> None:
     fonts = result.fonts
     print("fonts substituted: " + (", ".join(f"{a} -> {b}" for a, b in
                                              fonts.substituted.items()) or "none"))
+    if fonts.unasked:
+        print("fonts drawn though never asked for: " + ", ".join(fonts.unasked))
     if written:
         print(f"{len(written)} diff image(s) in {written[0].parent} (red: reference only, "
               "blue: candidate only)")
@@ -315,6 +317,78 @@ def corpus_probes(
     for path in written:
         print(path)
     print(record_probes(out.parent, written))
+
+
+@app.command()
+def agreement(
+    run_id: Annotated[Optional[str], typer.Argument(help="Run. Default: the latest.")] = None,
+    ratings: Annotated[Optional[list[Path]], typer.Option(
+        help="Ratings file (TSV: document, suite, task, grade, rater, note); repeat for "
+             "several. Default: RATINGS.tsv in each corpus folder of the run, and "
+             "corpus/ratings/NAME.tsv for a corpus outside the project.")] = None,
+    out: Annotated[Path, typer.Option(help="Reports folder.")] = DEFAULT_OUT,
+    store: Annotated[Optional[Path], typer.Option(
+        help="Result store. Default: OUT/fidelity.sqlite.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """How far the harness's grades agree with people's, per format and suite: pairs,
+    exact, within one grade, mean (harness - person), weighted kappa, Spearman's rho; and
+    the results a person graded 2 or more apart."""
+    from harness.agreement import gather, locations, measure
+    from harness.errors import NothingToDo
+
+    path = _store_path(out, store)
+    if not path.is_file():
+        raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
+    with Store(path) as db:
+        run = db.run(run_id)
+        results = list(db.results(run.id))
+    corpora = {r.corpus for r in results}
+    files = gather(run, corpora, ratings)
+    for problem in (p for f in files for p in f.problems):
+        print(f"fidelity: {problem}", file=sys.stderr)
+    if not files:
+        places = ", ".join(str(p) for loc in locations(run, corpora) for p in loc.looked)
+        raise NothingToDo(f"no ratings file for run {run.id} (looked for "
+                          f"{places or 'nothing: the run names no corpus folder'}); "
+                          "give --ratings FILE")
+    found = measure(run.id, files, results)
+    if as_json:
+        print(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
+        return
+    print(f"run {run.id}: {len(found.pairs)} pair(s) (harness grade, a person's grade) over "
+          f"{found.rated_results} graded result(s), {len(found.raters)} rater(s); a result "
+          f"graded by several people counts once per person")
+    print("ratings: " + ", ".join(str(f.path) for f in files)
+          + (f" ({found.superseded} row(s) replaced by the same person's later row)"
+             if found.superseded else ""))
+    if found.pairs:
+        table = Table(title="agreement: harness against people (difference = harness - person)")
+        for column in ("format", "suite", "n", "raters", "exact", "within one",
+                       "mean difference", "kappa", "Spearman rho"):
+            table.add_column(column, justify="left" if column in ("format", "suite")
+                             else "right")
+        for g in (*found.groups, found.overall):
+            cells = (g.format, g.suite, str(g.n), str(g.raters),
+                     f"{100 * g.exact:.0f} %", f"{100 * g.within_one:.0f} %",
+                     f"{g.mean_difference:+.2f}",
+                     "-" if g.kappa is None else f"{g.kappa:.2f}",
+                     "-" if g.rho is None else f"{g.rho:.2f}")
+            table.add_row(*cells, end_section=g is found.groups[-1])
+        Console(width=110).print(table)
+        print("kappa: Cohen's, quadratically weighted; '-': undefined (one grade "
+              "throughout on both sides for kappa, on either side for rho)")
+    far = found.far_apart()
+    print(f"{len(far)} pair(s) 2 or more grades apart" + (":" if far else ""))
+    for p in far:
+        print(f"  {p.corpus}/{p.document} {p.suite} [{p.task}]: harness {p.harness}, "
+              f"person {p.person} ({p.rater or 'no name'})" + (f": {p.note}" if p.note else ""))
+    if found.unmatched:
+        print(f"{len(found.unmatched)} rating(s) have no graded result in run {run.id}:")
+        for u in found.unmatched:
+            r = u.rating
+            print(f"  {r.document} {r.suite} [{r.task}] ({r.rater or 'no name'}, {r.source}): "
+                  f"{u.why}")
 
 
 @app.command()

@@ -21,6 +21,10 @@ VISUAL_STEPS = (0.85, 0.75, 0.60, 0.45, 0.30)
 AREA_STEPS = (0.003, 0.01, 0.05, 0.15, 0.35)
 # Share of structural checks passed (facts of the source found where they belong).
 CHECK_STEPS = (1.0, 0.90, 0.75, 0.50, 0.25)
+# Charts, pictures, SmartArt and shapes drawn (harness.compare.drawn), on the same steps, but
+# a drawing missing is "a noticeable part of the content missing": at worst a 2, since what
+# else of the document is lost the text and structure signals say.
+DRAWN_FLOOR = 2
 # Layout, from the words' displacement: (median at most in mm, share of words moved more
 # than 2 mm or missing, at most) for a 5, 4, 3, 2, 1. Within the glyph-rendering noise
 # between suites (about half a millimetre) a page keeps a 5 or 4; content displaced by
@@ -57,6 +61,9 @@ class Grading:
     grade: int | None
     signals: dict[str, int]
     reason: str
+
+
+SIGNAL_WORDS = {"drawn": "drawn content (charts, pictures, shapes)"}
 
 
 def step_grade(value: float, steps: tuple[float, ...]) -> int:
@@ -140,6 +147,7 @@ def grade(
     checks_passed: float | None = None,
     area_changed: float | None = None,
     reflow: dict | None = None,
+    drawn_passed: float | None = None,
 ) -> Grading:
     """`layout` is (median displacement in mm, share of words moved > 2 mm or missing), or
     None when there is no reference rendering to measure it against. `reflow`, when the words
@@ -167,11 +175,13 @@ def grade(
             signals["pages"] = max(signals["pages"], REFLOW_MIN_PAGES_GRADE)
     if checks_passed is not None:
         signals["structure"] = step_grade(checks_passed, CHECK_STEPS)
+    if drawn_passed is not None:
+        signals["drawn"] = max(DRAWN_FLOOR, step_grade(drawn_passed, CHECK_STEPS))
     if not signals:
         return Grading(None, {}, "not graded: no reference PDF, trusted source text or "
                        "expected page count to compare with")
     weakest = min(signals, key=signals.get)
-    reason = f"limited by {weakest}"
+    reason = f"limited by {SIGNAL_WORDS.get(weakest, weakest)}"
     if reflow_limits and signals[weakest] == signals.get("layout"):
         reason = ("limited by reflow (every word there and in order, laid out otherwise)"
                   if reflow.get("kind", REFLOWED) == REFLOWED else

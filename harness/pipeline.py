@@ -19,7 +19,8 @@ from PIL import Image
 import renderers
 from harness.compare import structure
 from harness.compare.documents import compare_renderings, write_diffs
-from harness.compare.fonts import compare_fonts
+from harness.compare.drawn import drawn_checks
+from harness.compare.fonts import compare_fonts, font_use
 from harness.compare.rendering import load as load_rendering
 from harness.compare.text import compare_text, pdf_text
 from harness.compare.visual import is_blank
@@ -241,16 +242,9 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         details["missing_words"] = list(text.missing_sample)
 
     asked = asked_fonts(doc.path)
-    checks_share = None
-    if truth is not None and truth.text_trusted:
-        checks = structure.show_checks(truth, candidate, rendered_text)
-        details["checks"] = [c.to_json() for c in checks]
-        checks_share = structure.passed_share(checks)
-        scores["checks_passed"] = checks_share
-
     expected_pages = truth.expected_pages if truth else None
     details["expected_pages_source"] = truth.expected_pages_source if truth else None
-    comparison = None
+    comparison = reference = None
     if renderer.is_reference:
         details["reference"] = "this suite is the reference: checked against the source only"
         # Microsoft's own rendering has the pages Microsoft gave it: a count in app.xml
@@ -272,18 +266,31 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         details["page_pairs"] = [p.to_json() for p in comparison.pages]
         details["layout"] = comparison.layout.__dict__
         scores.update(comparison.scores())
-    fonts = comparison.fonts if comparison else compare_fonts(asked, candidate.fonts)
+    # Counted per character: a font the suite chose apart from one drawing a few glyphs.
+    fonts = compare_fonts(asked or (comparison.fonts.asked if comparison else ()),
+                          candidate.fonts, font_use(kept_pdf))
     details["fonts"] = fonts.to_json()
-    scores["fonts_substituted"] = len(fonts.substituted)
+    scores["fonts_substituted"] = fonts.substitutions
     scores["pages_expected"] = expected_pages
+
+    checks_share = drawn_share = None
+    if truth is not None and truth.text_trusted:
+        checks = structure.show_checks(truth, candidate, rendered_text)
+        drawn = drawn_checks(truth, candidate, reference)
+        details["checks"] = [c.to_json() for c in checks + drawn]
+        checks_share = structure.passed_share(checks)
+        drawn_share = structure.passed_share(drawn)
+        scores["checks_passed"] = checks_share
+        scores["drawn_passed"] = drawn_share
 
     grading = grade(text_recall=text_recall, expected_pages=expected_pages,
                     rendered_pages=rendered_pages, checks_passed=checks_share,
+                    drawn_passed=drawn_share,
                     **(comparison.grade_inputs() if comparison else {}))
     details["signals"] = grading.signals
     message = grading.reason
     if comparison is not None:
-        compared = replace(comparison, grading=grading)
+        compared = replace(comparison, grading=grading, fonts=fonts)
         if cause := compared.cause():
             message += f"; {cause}"
             details["cause"] = cause

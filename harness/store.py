@@ -17,8 +17,9 @@ from harness.corpus.properties import DocumentProperties
 from harness.errors import StoreError
 from harness.pipeline import JobResult
 
-# 2: the result cache; 3: documents' features and titles; 4: peak memory per result
-SCHEMA_VERSION = 4
+# 2: the result cache; 3: documents' features and titles; 4: peak memory per result;
+# 5: whether the corpus manifest marks a document malformed (NULL: not recorded by the run)
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS documents (
     source TEXT,
     features TEXT NOT NULL DEFAULT '[]',
     title TEXT,
+    malformed INTEGER,
     PRIMARY KEY (run_id, corpus, path)
 );
 CREATE TABLE IF NOT EXISTS properties (
@@ -90,7 +92,8 @@ CREATE TABLE IF NOT EXISTS cache (
 _ADDED_COLUMNS = (("documents", "features", "TEXT NOT NULL DEFAULT '[]'"),
                   ("documents", "title", "TEXT"),
                   ("results", "suite_peak_rss_mb", "REAL"),
-                  ("results", "harness_peak_rss_mb", "REAL"))
+                  ("results", "harness_peak_rss_mb", "REAL"),
+                  ("documents", "malformed", "INTEGER"))
 _RESULT_FIELDS = ("corpus", "document", "format", "suite", "suite_version", "task", "status",
                   "grade", "message", "stderr", "suite_seconds", "total_seconds", "scores",
                   "details", "suite_peak_rss_mb", "harness_peak_rss_mb")
@@ -180,10 +183,10 @@ class Store:
                 rows.append((run.id, d.corpus, d.relpath, d.key, d.format, d.size_bytes,
                              d.sha256, str(d.reference_pdf) if d.reference_pdf else None,
                              d.license, d.source, json.dumps(list(p.features) if p else []),
-                             p.title if p else None))
+                             p.title if p else None, int(d.malformed)))
             self._write("INSERT INTO documents (run_id, corpus, path, key, format, size_bytes, "
-                        "sha256, reference_pdf, license, source, features, title) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                        "sha256, reference_pdf, license, source, features, title, malformed) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def known_properties(self, version: int) -> dict[str, DocumentProperties]:
         """What detection found, by content hash, at this detector version."""
@@ -272,12 +275,15 @@ class Store:
                          + ", ".join(r.id for r in runs[-5:]))
 
     def documents(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's documents; `malformed` is True or False as the sweep recorded it from
+        the corpus manifest, None for a run made before the store kept it (schema < 5)."""
         cursor = self._db.execute("SELECT * FROM documents WHERE run_id=? ORDER BY corpus, path",
                                   (run_id,))
         names = [c[0] for c in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor]
         for row in rows:
             row["features"] = json.loads(row.get("features") or "[]")
+            row["malformed"] = None if row.get("malformed") is None else bool(row["malformed"])
         return rows
 
     def results(self, run_id: str) -> Iterator[JobResult]:

@@ -71,3 +71,13 @@ def test_grade_is_monotone_in_text_recall(a, b, visual):
 def test_page_grade_falls_with_distance(expected, a, b):
     near, far = sorted((a, b), key=lambda n: abs(n - expected))
     assert page_count_grade(expected, far) <= page_count_grade(expected, near)
+
+
+def test_a_drawing_missing_costs_at_most_down_to_two_and_ranks_below_one_drawn():
+    from harness.grade import grade
+
+    drawn = grade(text_recall=1.0, checks_passed=1.0, drawn_passed=1.0)
+    frame_only = grade(text_recall=1.0, checks_passed=1.0, drawn_passed=0.0)
+    assert drawn.grade == 5 and frame_only.grade == 2
+    assert "drawn content" in frame_only.reason
+    assert grade(drawn_passed=0.8).grade == 3

@@ -202,3 +202,12 @@ def test_a_workbook_storing_too_many_cells_is_refused_as_too_large(tmp_path, mon
     with pytest.raises(SourceTooLarge, match=r"stores 1,50\d cells"):
         read_truth(_workbook_with_cells(tmp_path / "big.xlsx", 1500), "xlsx")
     read_truth(_workbook_with_cells(tmp_path / "small.xlsx", 900), "xlsx")  # under: read
+
+
+def test_numbers_print_as_excel_rounds_them_half_away_from_zero():
+    from harness.truth.xlsx import number_displays
+
+    assert number_displays(1.065, "0%") == ("107",)  # 106.49999... in binary floating point
+    assert number_displays(2.5, "0") == ("3",)
+    assert number_displays(-2.5, "0") == ("-3",)
+    assert number_displays(1234.5, "#,##0") == ("1,235", "1235")

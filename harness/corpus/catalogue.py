@@ -18,6 +18,7 @@ def describe(documents: list[Document]) -> list[dict[str, Any]]:
         rows.append({"corpus": doc.corpus, "path": doc.relpath, "format": doc.format,
                      "size_bytes": doc.size_bytes, "sha256": doc.sha256,
                      "license": doc.license, "source": doc.source,
+                     "malformed": doc.malformed,
                      "reference_pdf": doc.reference_pdf is not None,
                      "features": sorted(features.tags)})
     return rows
@@ -28,17 +29,18 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         per_format[row["format"]].update(row["features"])
     present = {tag for counts in per_format.values() for tag in counts}
-    overall: Counter[str] = Counter()
-    for counts in per_format.values():
-        overall.update(counts)
+    # The report's weights leave out documents broken on purpose, as its matrices do.
+    counted = [r for r in rows if not r.get("malformed")]
+    overall: Counter[str] = Counter(t for r in counted for t in set(r["features"]))
     return {
         "documents": len(rows),
+        "malformed": len(rows) - len(counted),
         "formats": dict(sorted(Counter(r["format"] for r in rows).items())),
         "with_reference_pdf": sum(r["reference_pdf"] for r in rows),
         "licenses": dict(Counter(r["license"] or "(none)" for r in rows).most_common()),
         "features": {fmt: dict(sorted(c.items())) for fmt, c in sorted(per_format.items())},
         "features_without_document": sorted(KNOWN_FEATURES - present),
         # How common each feature is: the report's weights (overridable: feature_weights).
-        "weights": feature_weights(dict(overall), len(rows),
+        "weights": feature_weights(dict(overall), len(counted),
                                    load_settings().get("feature_weights")),
     }

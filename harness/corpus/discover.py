@@ -1,13 +1,13 @@
 """Find the Office documents in corpus folders, with their provenance and reference PDFs.
 
-Any folder works. Where it holds a MANIFEST.tsv (columns ``path``, ``license``,
-``source_repo``...), provenance comes from it; a Microsoft-rendered PDF is found beside a
+Any folder works. Where it (or, for a sub-folder of a corpus, its nearest ancestor) holds a
+corpus.toml or a MANIFEST.tsv (columns ``path``, ``license``, ``source_repo``, ``notes``...),
+provenance and the malformed mark come from it; a Microsoft-rendered PDF is found beside a
 document as ``<stem>.reference.pdf``.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ class Document:
     reference_pdf: Path | None = None
     license: str | None = None
     source: str | None = None
+    malformed: bool = False  # its manifest says it is broken on purpose
 
     @property
     def path(self) -> Path:
@@ -65,21 +66,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _manifest(root: Path) -> dict[str, dict[str, str]]:
-    """Provenance per path: from corpus.toml (this project's format), else MANIFEST.tsv."""
-    from harness.corpus.metadata import provenance  # noqa: PLC0415 - it imports this module
-
-    recorded = provenance(root)
-    if recorded:
-        return {path: {"license": lic, "source_repo": source}
-                for path, (lic, source) in recorded.items()}
-    manifest = root / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return {}
-    with manifest.open(newline="", encoding="utf-8") as fh:
-        return {row["path"]: row for row in csv.DictReader(fh, delimiter="\t") if row.get("path")}
-
-
 def _corpus_label(root: Path, taken: set[str]) -> str:
     label = root.resolve().name or "corpus"
     base, n = label, 2
@@ -91,13 +77,16 @@ def _corpus_label(root: Path, taken: set[str]) -> str:
 
 def discover(roots: list[Path], limit: int | None = None) -> list[Document]:
     """Every Office document below the roots, sorted by corpus then path."""
+    from harness.corpus.metadata import Provenance, provenance  # noqa: PLC0415 - a cycle
+
+    unknown = Provenance(None, None, False)
     documents: list[Document] = []
     labels: set[str] = set()
     for root in roots:
         if not root.is_dir():
             raise UsageError(f"corpus folder not found: {root}")
         label = _corpus_label(root, labels)
-        manifest = _manifest(root)
+        manifest = provenance(root)
         found: list[Document] = []
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -108,13 +97,12 @@ def discover(roots: list[Path], limit: int | None = None) -> list[Document]:
                     continue
                 relpath = path.relative_to(root).as_posix()
                 reference = path.with_name(path.stem + REFERENCE_SUFFIX)
-                row = manifest.get(relpath, {})
+                row = manifest.get(relpath, unknown)
                 found.append(Document(
                     corpus=label, root=root, relpath=relpath, format=fmt,
                     size_bytes=path.stat().st_size, sha256=sha256_of(path),
                     reference_pdf=reference if reference.is_file() else None,
-                    license=row.get("license") or None,
-                    source=row.get("source_repo") or None,
+                    license=row.license, source=row.source, malformed=row.malformed,
                 ))
         documents.extend(sorted(found, key=lambda d: d.relpath))
     return documents[:limit] if limit else documents

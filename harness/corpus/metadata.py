@@ -8,6 +8,7 @@ deterministically, so regenerating changes nothing that did not change.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -172,14 +173,26 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
     return added
 
 
+def malformed_note(notes: str) -> bool:
+    """Whether a MANIFEST.tsv note says the file is broken on purpose: one of its clauses
+    (split on ';') starts with the word "malformed" ("malformed: truncated zip",
+    "malformed/hostile: ..."). A clause that merely mentions the word later does not count,
+    so a note such as "detected: tables; not malformed" stays an ordinary document."""
+    return any(re.match(r"malformed\b", clause.strip(), re.IGNORECASE)
+               for clause in notes.split(";"))
+
+
 def _tsv_entries(root: Path) -> list[Entry]:
-    """A MANIFEST.tsv (path, license, sha256, source_repo...) read as manifest entries."""
+    """A MANIFEST.tsv (path, license, sha256, source_repo, notes...) read as manifest
+    entries; a note starting with "malformed" marks the file broken on purpose."""
     import csv  # noqa: PLC0415
 
     with (root / "MANIFEST.tsv").open(newline="", encoding="utf-8") as fh:
         return [Entry(id=row.get("sha256") or "", path=row["path"],
                       format=row.get("format") or Path(row["path"]).suffix.lstrip("."),
-                      source=row.get("source_repo") or "", license=row.get("license") or "")
+                      source=row.get("source_repo") or "", license=row.get("license") or "",
+                      malformed=malformed_note(row.get("notes") or ""),
+                      notes=row.get("notes") or "")
                 for row in csv.DictReader(fh, delimiter="\t") if row.get("path")]
 
 
@@ -250,11 +263,46 @@ def record_probes(root: Path, written: list[Path]) -> Path:
     return save(root, list(entries.values()))
 
 
-def provenance(root: Path) -> dict[str, tuple[str, str]]:
-    """path -> (licence, source) from the manifest, for discovery; {} when there is none."""
-    return {e.path: (e.license, e.source) for e in load(root)}
+@dataclass(frozen=True)
+class Provenance:
+    """What a corpus manifest says of one document, for discovery."""
+    license: str | None
+    source: str | None
+    malformed: bool  # broken on purpose: kept out of the matrices and the recommendation
+
+
+def manifest_folder(root: Path) -> Path | None:
+    """The folder whose manifest describes `root`: `root` itself, else its nearest ancestor
+    holding a corpus.toml or MANIFEST.tsv. A sub-folder swept on its own (such as
+    ../shared/corpus/_malformed) keeps the provenance, and the malformed marks, its corpus's
+    manifest gives it."""
+    for folder in (root.resolve(), *root.resolve().parents):
+        if (folder / MANIFEST_NAME).is_file() or (folder / "MANIFEST.tsv").is_file():
+            return folder
+    return None
+
+
+def _described(root: Path) -> dict[str, Entry]:
+    """The entries describing the documents below `root`, by path relative to `root`:
+    corpus.toml's when it lists any, else MANIFEST.tsv's."""
+    folder = manifest_folder(root)
+    if folder is None:
+        return {}
+    entries = load(folder)
+    if not entries and (folder / "MANIFEST.tsv").is_file():
+        entries = _tsv_entries(folder)
+    prefix = root.resolve().relative_to(folder).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    return {e.path[len(prefix):]: e for e in entries if e.path.startswith(prefix)}
+
+
+def provenance(root: Path) -> dict[str, Provenance]:
+    """path (relative to root) -> licence, source and malformed mark from the manifest;
+    {} when there is none."""
+    return {path: Provenance(e.license or None, e.source or None, e.malformed)
+            for path, e in _described(root).items()}
 
 
 def hand_tags(root: Path) -> dict[str, tuple[str, ...]]:
-    """path -> the tags added by hand in the manifest; {} when there is none."""
-    return {e.path: e.tags for e in load(root) if e.tags}
+    """path (relative to root) -> the tags added by hand in the manifest; {} when none."""
+    return {path: e.tags for path, e in _described(root).items() if e.tags}

@@ -1,17 +1,27 @@
 """The figures the report shows, computed from stored results alone: mean grades per suite
-and format, per suite and feature, grade distributions, worst documents, trends."""
+and format, per suite and feature, grade distributions, worst documents, trends, and how
+each suite survives the documents broken on purpose.
+
+A document its corpus manifest marks malformed (truncated zips, fuzzer cases, invalid XML)
+says nothing about how faithfully a suite renders real documents: it is set apart before the
+matrices and the recommendation are computed, and counted only in the robustness table."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from statistics import mean
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from harness.pipeline import TASK_SHOW, JobResult
 from renderers.base import Status
 
 NOT_RUN = frozenset({Status.UNSUPPORTED.value, Status.UNAVAILABLE.value})
+# What the robustness table counts per suite: opened, or how it did not.
+ROBUSTNESS_STATUSES = tuple(s.value for s in (Status.OK, Status.FAILED, Status.EMPTY,
+                                              Status.CRASHED, Status.TIMED_OUT,
+                                              Status.UNSUPPORTED))
+DocumentKey = tuple[str, str]  # (corpus, path)
 
 
 @dataclass
@@ -43,6 +53,35 @@ class Cell:
     def ran(self) -> bool:
         """Something was attempted: not only unsupported formats or a missing suite."""
         return not set(self.statuses) <= NOT_RUN
+
+
+def malformed_documents(documents: Iterable[dict[str, Any]]) -> frozenset[DocumentKey] | None:
+    """The run's documents marked malformed, as the sweep stored them; None when the run did
+    not record the mark (a store older than schema 5), in which case nothing is set apart:
+    the corpus is not read again at report time."""
+    rows = list(documents)
+    if any(d.get("malformed") is None for d in rows):
+        return None
+    return frozenset((d["corpus"], d["path"]) for d in rows if d["malformed"])
+
+
+def set_apart(results: Iterable[JobResult], malformed: Collection[DocumentKey] | None,
+              ) -> tuple[list[JobResult], list[JobResult]]:
+    """(results that count, results on malformed documents)."""
+    counted: list[JobResult] = []
+    apart: list[JobResult] = []
+    for r in results:
+        (apart if malformed and (r.corpus, r.document) in malformed else counted).append(r)
+    return counted, apart
+
+
+def robustness(results: Iterable[JobResult]) -> dict[str, Cell]:
+    """Per suite (task), what happened to the malformed documents: each status counted.
+    A row where nothing ran (suite not installed) is left out."""
+    cells: dict[str, Cell] = defaultdict(Cell)
+    for r in results:
+        cells[row_label(r)].add(r)
+    return {label: cell for label, cell in sorted(cells.items()) if cell.ran}
 
 
 def row_label(result: JobResult) -> str:

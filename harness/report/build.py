@@ -19,11 +19,14 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.agreement import for_report
+from harness.agreement import write_json as write_agreement
 from harness.config import load_settings
 from harness.history import history
 from harness.pipeline import TASK_SHOW, JobResult
-from harness.report.analysis import (GRADES, distribution, failures, feature_matrix,
-                                     matrix, row_label, shown_labels, trend, worst)
+from harness.report.analysis import (GRADES, ROBUSTNESS_STATUSES, distribution, failures,
+                                     feature_matrix, malformed_documents, matrix, robustness,
+                                     row_label, set_apart, shown_labels, trend, worst)
 from harness.report.exports import write_csv, write_json
 from harness.report.recommend import TASKS, recommend, run_weights
 from harness.store import Run, Store
@@ -127,8 +130,10 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         write(f"documents/{doc['key']}.html", "document.html", "../", doc=doc)
     for static in ("style.css", "report.js"):
         shutil.copyfile(TEMPLATES / static, out / static)
-    write_json(out / "results.json", run, results, documents, context["recommendations"])
-    write_csv(out / "results.csv", results)
+    write_json(out / "results.json", run, results, documents, context["recommendations"],
+               context["robustness"], context["malformed"])
+    write_csv(out / "results.csv", results, context["malformed"])
+    write_agreement(out / "agreement.json", context["agreement"])
     _point_latest(reports_root, run.id)
     return out
 
@@ -144,12 +149,17 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     for r in sorted(results, key=lambda r: (r.suite, TASK_ORDER.index(r.task)
                                             if r.task in TASK_ORDER else 99, r.task)):
         by_doc[(r.corpus, r.document)][row_label(r)] = r
-    features = {(d["corpus"], d["path"]): d["features"] for d in documents}
-    suites, formats, cells = matrix(results)
-    feature_counts, feature_cells = feature_matrix(results, features)
+    # Malformed documents (as the sweep stored the manifest's mark) are shown everywhere
+    # but counted only in the robustness table: not in the matrices nor the recommendation.
+    malformed = malformed_documents(documents)
+    counted, apart = set_apart(results, malformed)
+    features = {(d["corpus"], d["path"]): d["features"] for d in documents
+                if not malformed or (d["corpus"], d["path"]) not in malformed}
+    suites, formats, cells = matrix(counted)
+    feature_counts, feature_cells = feature_matrix(counted, features)
     labels = shown_labels(cells)
     overrides = load_settings().get("feature_weights")
-    recommendations = recommend(results, features, overrides)
+    recommendations = recommend(counted, features, overrides)
     weights = run_weights(features, overrides)
     missing_images = sum(1 for rel in _images(results) if not (artifacts / rel).is_file())
     return {
@@ -164,8 +174,11 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         "status_counts": {s: sum((c.statuses for (label, _), c in cells.items()
                                   if label == s), Counter()) for s in suites},
         "total_results": len(results), "missing_images": missing_images,
+        "malformed": malformed, "robustness": robustness(apart),
+        "robustness_statuses": ROBUSTNESS_STATUSES,
         "suite_pages": _suite_pages(run, results), "grades": GRADES,
         "history": _history(store, run),
+        "agreement": for_report(run, results),  # people's grades, from the ratings files
         "page_rows": {key: _page_rows(rs) for key, rs in by_doc.items()},
         "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
         "with_overlay": {key for key, rs in by_doc.items()
@@ -190,7 +203,9 @@ def _history(store: Store, run: Run) -> dict[str, Any]:
     runs = store.runs()
     complete = [r for r in runs if r.state == "complete" or r.id == run.id]
     complete = complete[:[r.id for r in complete].index(run.id) + 1][-TREND_RUNS:]
-    run_ids, series = trend([(r, list(store.results(r.id))) for r in complete])
+    run_ids, series = trend([(r, set_apart(store.results(r.id),
+                                           malformed_documents(store.documents(r.id)))[0])
+                             for r in complete])
     started = {r.id: r.started_at for r in complete}
     return {"runs": [(rid, started[rid]) for rid in run_ids], "series": series,
             "changes": history(store, run.id), "sparkline": _sparkline}

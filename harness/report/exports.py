@@ -6,9 +6,10 @@ import csv
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from harness.pipeline import JobResult
+from harness.report.analysis import ROBUSTNESS_STATUSES, Cell
 from harness.store import Run
 
 EXPORT_SCHEMA_VERSION = 1
@@ -41,14 +42,27 @@ def document_record(doc: dict[str, Any]) -> dict[str, Any]:
             "sha256": doc["sha256"], "size_bytes": doc["size_bytes"],
             "title": doc.get("title"), "features": doc.get("features", []),
             "license": doc.get("license"), "source": doc.get("source"),
-            "reference_pdf": doc.get("reference_pdf") is not None}
+            "reference_pdf": doc.get("reference_pdf") is not None,
+            # broken on purpose, per the corpus manifest; null: the run did not record it
+            "malformed": doc.get("malformed")}
+
+
+def robustness_record(cells: dict[str, Cell],
+                      malformed: Collection[tuple[str, str]] | None) -> dict[str, Any]:
+    """The robustness table: per suite (task), the malformed documents' statuses."""
+    return {"recorded": malformed is not None, "documents": len(malformed or ()),
+            "suites": {label: {"documents": len(cell.documents),
+                               **{st: cell.statuses[st] for st in ROBUSTNESS_STATUSES}}
+                       for label, cell in cells.items()}}
 
 
 def write_json(path: Path, run: Run, results: list[JobResult],
                documents: list[dict[str, Any]] | None = None,
-               recommendations: list[Any] | None = None) -> None:
-    """The run, its results, and (when given) its documents and the recommendation per
-    format, as the report shows them."""
+               recommendations: list[Any] | None = None,
+               robustness: dict[str, Cell] | None = None,
+               malformed: Collection[tuple[str, str]] | None = None) -> None:
+    """The run, its results, and (when given) its documents, the recommendation per
+    format and the robustness table (malformed documents), as the report shows them."""
     payload: dict[str, Any] = {"schema_version": EXPORT_SCHEMA_VERSION, "run": run_record(run),
                                "results": [result_record(r) for r in results]}
     if documents is not None:
@@ -56,20 +70,33 @@ def write_json(path: Path, run: Run, results: list[JobResult],
     if recommendations is not None:
         payload["recommendations"] = [asdict(r) | {"verdict": r.verdict}
                                       for r in recommendations]
+    if robustness is not None:
+        payload["robustness"] = robustness_record(robustness, malformed)
     path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def write_csv(path: Path, results: list[JobResult]) -> None:
+def _malformed_cell(r: JobResult, malformed: Collection[tuple[str, str]] | None) -> str:
+    """true/false as recorded by the sweep; empty when the run did not record it."""
+    if malformed is None:
+        return ""
+    return "true" if (r.corpus, r.document) in malformed else "false"
+
+
+def write_csv(path: Path, results: list[JobResult],
+              malformed: Collection[tuple[str, str]] | None = None) -> None:
+    """One row per result; `malformed` says whether its document is broken on purpose (a
+    spreadsheet user filters those out as the matrices do)."""
     score_names = sorted({name for r in results for name in r.scores})
     fixed = ["corpus", "document", "format", "suite", "suite_version", "task", "status",
              "grade", "message", "suite_seconds", "total_seconds", "suite_peak_rss_mb",
              "harness_peak_rss_mb"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(fixed + score_names)
+        writer.writerow(fixed + ["malformed"] + score_names)
         for r in results:
             record = result_record(r)
-            writer.writerow([record[k] for k in fixed] + [r.scores.get(n) for n in score_names])
+            writer.writerow([record[k] for k in fixed] + [_malformed_cell(r, malformed)]
+                            + [r.scores.get(n) for n in score_names])
 
 
 def write_jsonl(path: Path, run: Run, results: list[JobResult]) -> None:

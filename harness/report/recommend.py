@@ -12,6 +12,11 @@ is a 95 % percentile bootstrap over documents, resampled together for every suit
 so two suites are compared on the same draws. The best suite is recommended outright only
 when its interval lies wholly above every other suite's; otherwise the report says "no
 clear winner" and names the suites it cannot tell apart.
+
+Documents the corpus manifest marks malformed (broken on purpose) are left out of all of
+it: a fuzzer case every suite refuses would otherwise count 0 for every suite, create a
+format row of its own, and top the recommended suite's worst documents. The report counts
+them apart, in its robustness table.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Collection
 
 import numpy as np
 
@@ -106,8 +112,14 @@ def _values(results: list[JobResult]) -> dict[str, dict[tuple[str, str], float]]
 
 def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str]],
               overrides: dict | None = None, resamples: int = RESAMPLES,
+              malformed: Collection[tuple[str, str]] = (),
               ) -> list[Recommendation]:
-    """One recommendation per format of the run, from its results alone."""
+    """One recommendation per format of the run, from its results alone; the `malformed`
+    documents (corpus, path) count nowhere: not in scores, intervals, weights, worst
+    features or documents, nor in which suites open a format."""
+    if malformed:
+        results = [r for r in results if (r.corpus, r.document) not in malformed]
+        features = {k: v for k, v in features.items() if k not in malformed}
     weights = run_weights(features, overrides)
     versions = {r.suite: r.suite_version for r in results if r.suite_version}
     out = []

@@ -7,7 +7,7 @@ malformed document is an answer ("could not read: ..."), never a crash of the sw
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Callable
@@ -60,6 +60,12 @@ class SourceTruth:
     cells: dict[str, Cell] = field(default_factory=dict)
     sheet_names: tuple[str, ...] = ()
     merged_ranges: tuple[str, ...] = ()  # "Sheet!A1:C1"
+    # Workbooks: what each defined name and table refers to ("Rate" -> "'Data'!$B$1"; a
+    # sheet's own names as "Sheet!Rate"), to follow formulas through them.
+    defined_names: dict[str, str] = field(default_factory=dict)
+    # Charts, pictures, SmartArt and worksheet shapes the page must draw, in document order
+    # (harness.truth.drawn.Drawn records, read from the package's parts after the reader).
+    drawn: tuple = ()
 
 
 Reader = Callable[[Path], SourceTruth]
@@ -90,14 +96,31 @@ def _package_kind(path: Path) -> str | None:
     return next((kind for part, kind in _MAIN_PARTS.items() if part in names), None)
 
 
+MAX_MESSAGE = 200
+
+
+def one_line(text: str) -> str:
+    """An error's text as one line of a result's message: its first line, or, where the
+    text is a traceback (a tool's stderr, a wrapped error), the exception line that ends
+    it; never the traceback."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if lines and lines[0].startswith("Traceback (most recent call last)"):
+        lines = [line for line in lines if not line.startswith(("Traceback (", "File \""))
+                 and line.strip("^~ ")][-1:]
+    line = lines[0] if lines else ""
+    return line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE - 1] + "…"
+
+
 def read_truth(path: Path, fmt: str) -> SourceTruth:
     reader = _readers().get(fmt)
     if reader is None:
         raise SourceError(f"no source-truth reader for .{fmt}")
     try:
-        return reader(path)
-    except SourceError:
-        raise
+        truth = reader(path)
+    except SourceError as exc:  # the readers' own reasons, held to one line as well
+        if len(str(exc).splitlines()) <= 1:
+            raise
+        raise type(exc)(one_line(str(exc))) from None
     except MemoryError:
         raise SourceError("could not read: the document needs more memory than allowed") from None
     except Exception as exc:  # third-party readers raise anything on malformed input
@@ -107,9 +130,13 @@ def read_truth(path: Path, fmt: str) -> SourceTruth:
         if kind is not None and kind != FAMILIES.get(fmt, kind):
             raise SourceError(f"could not read: the file is a {kind} package under a .{fmt} "
                               "name (wrong extension)") from None
-        message = str(exc).splitlines()[0][:200] if str(exc) else ""
-        raise SourceError(f"could not read: {type(exc).__name__}"
-                          f"{': ' + message if message else ''}") from None
+        message = one_line(str(exc))
+        if not message.startswith(f"{type(exc).__name__}:"):  # a traceback's last line does
+            message = type(exc).__name__ + (f": {message}" if message else "")
+        raise SourceError(f"could not read: {message}") from None
+    from harness.truth.drawn import read_drawn  # noqa: PLC0415 - it never raises
+
+    return replace(truth, drawn=read_drawn(path, fmt, truth.cells))
 
 
 __all__ = ["Cell", "Expectation", "SourceTruth", "read_truth"]

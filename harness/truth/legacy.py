@@ -9,6 +9,7 @@ dropped: they print through number formats."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import shutil
@@ -38,6 +39,31 @@ def _catdoc_version() -> str:
         return "unknown"
 
 
+def _codec(codepage: object) -> str:
+    """The Python codec of a property set's code page (a signed 16-bit number in the file:
+    UTF-8's 65001 reads as -535). Code page 1200 is UTF-16, whose zero bytes olefile has
+    already dropped from a byte string: what is left reads as Latin-1."""
+    number = codepage & 0xFFFF if isinstance(codepage, int) else 1200
+    name = {65001: "utf-8", 10000: "mac_roman", 1200: "latin-1", 1201: "latin-1"}.get(
+        number, f"cp{number}")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "latin-1"
+
+
+def property_text(value: object, codepage: object = None) -> str:
+    """A summary property as text, whatever olefile made of it: bytes for a code-page string
+    (VT_LPSTR), str for a Unicode one (VT_LPWSTR, as WPS writes its summary in code page
+    1200), None when absent. Cut at the first NUL: olefile 0.47 reads a Unicode string's
+    length from the wrong place and returns what follows it too."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode(_codec(codepage), "replace")
+    return str(value).split("\0", 1)[0].strip()
+
+
 def microsoft_counts(path: Path) -> tuple[int | None, str | None, dict[str, int | str]]:
     """Pages a Microsoft application said the file has, and the counts it recorded."""
     try:
@@ -45,7 +71,7 @@ def microsoft_counts(path: Path) -> tuple[int | None, str | None, dict[str, int 
             meta = ole.get_metadata()
     except Exception:  # olefile raises many types on damaged containers
         return None, None, {}
-    app = (meta.creating_application or b"").decode("latin-1", "replace").strip("\0 ")
+    app = property_text(meta.creating_application, meta.codepage)
     facts: dict[str, int | str] = {"application": app} if app else {}
     facts.update({k: v for k in ("num_pages", "num_chars", "slides", "hidden_slides")
                   if isinstance(v := getattr(meta, k, None), int)})

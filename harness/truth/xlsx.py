@@ -4,6 +4,7 @@ and per cell the formula and number format, for the save-back checks."""
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 import warnings
 import zipfile
 from importlib.metadata import version
@@ -75,7 +76,7 @@ def number_displays(value: float | int, number_format: str) -> tuple[str, ...]:
     if bare.strip().lower() != "general" and _DATE_CODES.search(bare):
         return ()
     if "%" in bare:
-        value, bare = value * 100, bare.replace("%", "")
+        value, bare = _excel_decimal(value) * 100, bare.replace("%", "")
     if bare.strip().lower() == "general" or not section.strip():
         # General prints as many digits as the column allows: any rounding may show.
         forms = {_trim(f"{value:.{d}f}") for d in range(0, 11)}
@@ -85,9 +86,16 @@ def number_displays(value: float | int, number_format: str) -> tuple[str, ...]:
         return ()  # no digit prints: only a 0 placeholder prints an insignificant zero
     fraction = bare.split(".")[1] if "." in bare else ""
     decimals = len(fraction) - len(fraction.lstrip("0#?"))
-    plain = f"{value:.{decimals}f}"
-    grouped = f"{value:,.{decimals}f}"
+    # Excel rounds the 15 significant digits it keeps, half away from zero: 1.065 as 0%
+    # prints 107%, where binary floating point would give 106.
+    shown = _excel_decimal(value).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    plain = f"{shown:.{decimals}f}"
+    grouped = f"{shown:,.{decimals}f}"
     return tuple(dict.fromkeys((grouped, plain)))
+
+
+def _excel_decimal(value: float | int | Decimal) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(f"{value:.15g}")
 
 
 def _trim(number: str) -> str:
@@ -96,6 +104,22 @@ def _trim(number: str) -> str:
 
 def _cell_text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _quoted(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def defined_names(book: openpyxl.Workbook) -> dict[str, str]:
+    """Each defined name's and table's reference text, a sheet's own names prefixed with
+    its sheet ("Sheet!Rate"); Excel's reserved names (_xlnm.Print_Area) left out."""
+    names = {name: d.attr_text for name, d in book.defined_names.items()
+             if d.attr_text and not name.startswith("_xlnm.")}
+    for ws in book.worksheets:
+        names.update({f"{ws.title}!{name}": d.attr_text for name, d in ws.defined_names.items()
+                      if d.attr_text and not name.startswith("_xlnm.")})
+        names.update({name: f"{_quoted(ws.title)}!{ref}" for name, ref in ws.tables.items()})
+    return names
 
 
 def read(path: Path) -> SourceTruth:
@@ -182,6 +206,7 @@ def read(path: Path) -> SourceTruth:
             cells=cells,
             sheet_names=tuple(book.sheetnames),  # chart sheets included
             merged_ranges=tuple(merged),
+            defined_names=defined_names(formulas_book),
         )
     finally:
         book.close()
