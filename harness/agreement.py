@@ -34,7 +34,7 @@ HEADER = "\t".join(COLUMNS)
 GRADES = range(6)
 TASKS = tuple(t.value for t in Task)
 RATINGS_NAME = "RATINGS.tsv"  # in a corpus folder the project owns
-PROJECT_RATINGS = Path("corpus") / "ratings"  # <corpus name>.tsv for corpora it does not
+PROJECT_RATINGS = Path(__file__).resolve().parents[1] / "corpus" / "ratings"  # <corpus name>.tsv for corpora it does not
 FAR_APART = 2  # pairs this many grades apart or more are listed for a developer to look at
 
 

@@ -63,6 +63,7 @@ class Grading:
     reason: str
 
 
+_REFLOW_SIGNALS = {"layout", "visual", "pages"}
 SIGNAL_WORDS = {"drawn": "drawn content (charts, pictures, shapes)"}
 
 
@@ -151,7 +152,7 @@ def grade(
 ) -> Grading:
     """`layout` is (median displacement in mm, share of words moved > 2 mm or missing), or
     None when there is no reference rendering to measure it against. `reflow`, when the words
-    are all there in order and only laid out otherwise (see `is_reflow`): `reflow_grade`'s
+    are all there in order and only laid out otherwise (see `flow_kind`): `reflow_grade`'s
     keyword arguments but the median."""
     signals: dict[str, int] = {}
     if text_recall is not None:
@@ -182,8 +183,12 @@ def grade(
                        "expected page count to compare with")
     weakest = min(signals, key=signals.get)
     reason = f"limited by {SIGNAL_WORDS.get(weakest, weakest)}"
-    if reflow_limits and signals[weakest] == signals.get("layout"):
-        reason = ("limited by reflow (every word there and in order, laid out otherwise)"
+    if signals[weakest] == 5:
+        reason = "every signal at 5"
+    elif reflow_limits and signals.get("layout") == signals[weakest] and not {
+            name for name, value in signals.items() if value == signals[weakest]
+    } - _REFLOW_SIGNALS:  # nothing but the reflow and what it moved is this low
+        reason = ("limited by reflow (the words in order, laid out otherwise)"
                   if reflow.get("kind", REFLOWED) == REFLOWED else
-                  "limited by displaced content (every word there, blocks shown elsewhere)")
+                  "limited by displaced content (blocks of words shown elsewhere)")
     return Grading(min(signals.values()), signals, reason)

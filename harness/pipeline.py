@@ -202,9 +202,13 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
 
     rasteriser = get_rasteriser()
     colour: list[Image.Image] = []
-    candidate = load_rendering(kept_pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour)
-    rendered_text = pdf_text(kept_pdf)
     truth, truth_error = _read_truth(doc)
+    # Paths and images are read only for a source with something to draw: on a page of
+    # thousands of vector objects they cost more than everything else.
+    graphics = truth is not None and bool(truth.drawn)
+    candidate = load_rendering(kept_pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour,
+                               graphics=graphics)
+    rendered_text = pdf_text(kept_pdf)
     details: dict[str, Any] = {
         "rasteriser": rasteriser.settings(job.dpi).__dict__,
         "truth_reader": truth.reader if truth else None,
@@ -254,7 +258,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     elif doc.reference_pdf is not None:
         reference_colour: list[Image.Image] = []
         reference = load_rendering(doc.reference_pdf, job.dpi, rasteriser, MAX_PAGES,
-                                   keep_rgb=reference_colour)
+                                   keep_rgb=reference_colour, graphics=graphics)
         details["reference_pages"] = _save_pages(reference_colour, folder / "reference",
                                                  job.artifacts_dir)
         comparison = compare_renderings(reference, candidate, asked or None)

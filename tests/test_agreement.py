@@ -343,4 +343,6 @@ def test_without_ratings_the_report_says_how_to_add_them(tmp_path, monkeypatch):
     data = json.loads((out / "agreement.json").read_text())
     assert data["pairs"] == 0 and data["all"] is None
     assert data["locations"][0]["read"] == []
-    assert data["locations"][0]["add_to"] == str(tmp_path / "corpus" / "ratings" / "docs.tsv")
+    # The project's ratings folder, wherever the command runs (here: another folder).
+    from harness.agreement import PROJECT_RATINGS
+    assert data["locations"][0]["add_to"] == str(PROJECT_RATINGS / "docs.tsv")

@@ -16,7 +16,7 @@ from harness.compare.fonts import FontReport, compare_fonts
 from harness.compare.layout import FlowStats, LayoutStats, WordMatch
 from harness.compare.rendering import Rendering
 from harness.compare.text import TextComparison, compare_text
-from harness.grade import REFLOWED, Grading, flow_kind, grade
+from harness.grade import DISPLACED, REFLOWED, Grading, flow_kind, grade
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Comparison:
     @property
     def flow_kind(self) -> str | None:
         """'reflowed' (every word there and in order, lines or pages broken elsewhere),
-        'displaced' (every word there, blocks shown elsewhere) or None."""
+        'displaced' (the words found, blocks of them shown elsewhere) or None."""
         if self.flow is None:
             return None
         return flow_kind(self.flow.matched_share, self.flow.found_share,
@@ -71,21 +71,28 @@ class Comparison:
         Aptos is not installed, DejaVu Sans stood in (text runs wider)")."""
         said = []
         if self.page_count_candidate != self.page_count_reference:
-            said.append(f"{self.page_count_candidate} page(s) instead of "
+            said.append(f"{_pages(self.page_count_candidate)} instead of "
                         f"{self.page_count_reference}")
         flow = self.flow
-        if self.reflowed and self.grading.signals.get("layout", 5) < 5:
-            said.append("text reflowed, every word there and in order")
-        elif self.flow_kind is not None and flow is not None:
-            said.append(f"every word there, {flow.words_displaced} of {flow.words_reference} "
-                        "shown elsewhere, out of reading order")
-        elif flow is not None and flow.words_reference and flow.found_share < 0.95:
+        laid_out_otherwise = self.grading.signals.get("layout", 5) < 5 or bool(said)
+        if flow is not None and flow.words_reference:
             lost = flow.words_reference - flow.words_matched - flow.words_displaced
-            said.append(f"{lost} of {flow.words_reference} words of the reference not found")
-        text = ": ".join(said[:1]) + (", " + ", ".join(said[1:]) if len(said) > 1 else "")
+            words = ("every word there" if lost == 0 else
+                     f"{flow.words_reference - lost} of {flow.words_reference} words there")
+            if self.reflowed and laid_out_otherwise:
+                said.append(f"text reflowed, {words} and in order")
+            elif self.flow_kind == DISPLACED:
+                said.append(f"{words}, {flow.words_displaced} shown elsewhere, out of "
+                            "reading order")
+            elif lost and flow.found_share < 0.95:
+                said.append(f"{lost} of {flow.words_reference} words of the reference not "
+                            "found")
+        text = ": ".join([said[0], ", ".join(said[1:])] if len(said) > 1 else said)
         if self.fonts.substituted and said:
-            stand_ins = "; ".join(f"{asked} is not installed, {used} stood in"
-                                  for asked, used in sorted(self.fonts.substituted.items())[:3])
+            stand_ins = "; ".join(
+                f"{asked}: drawn in {used} instead" if asked in self.fonts.paired else
+                f"{asked} is not installed, {used} stood in"
+                for asked, used in sorted(self.fonts.substituted.items())[:3])
             drift = self.flow.drift_mm if self.flow else None
             width = ("" if drift is None or abs(drift) < 0.05 else
                      " (text runs wider)" if drift > 0 else " (text runs narrower)")
@@ -182,6 +189,10 @@ def _median_offset(matches: list[WordMatch]) -> tuple[float, float]:
             float(np.median([m.dy_mm for m in matches])))
 
 
+def _pages(count: int) -> str:
+    return f"{count} page" if count == 1 else f"{count} pages"
+
+
 def _places(matches: list[WordMatch], on_candidate: bool = False) -> np.ndarray:
     """The matched words' places (x, y in mm) on the reference page, or the candidate's."""
     return np.array([(m.x_mm + m.dx_mm, m.y_mm + m.dy_mm) if on_candidate else
@@ -215,11 +226,11 @@ def compare_renderings(reference: Rendering, candidate: Rendering,
             continue
         ref_page, cand_page = reference.pages[i], candidate.pages[j]
         here = by_ref_page.get(i, [])
-        dx, dy = _median_offset([m for m in here if m.candidate_page == j])
+        shared = [m for m in here if m.candidate_page == j]
+        dx, dy = _median_offset(shared)
         placed = visual.register(ref_page.image, cand_page.image, round(dx * px_per_mm),
                                  round(dy * px_per_mm), reference.dpi)
         similarity = visual.ssim(ref_page.image, placed)
-        shared = [m for m in here if m.candidate_page == j]
         moves = visual.Moves(
             _places(shared), _places(shared, on_candidate=True), (dx, dy),
             gone_mm=_places([m for m in here if m.candidate_page != j]),

@@ -76,6 +76,10 @@ GROWN_SLACK_ESTIMATED = 1.6
 GROWN_UNKNOWN_MM = (160.0, 100.0)
 MAX_SEEDS = 200  # drawings a chart is grown from, per page
 SIZE_RATIO_TOLERANCE = 0.2  # a picture's proportions, matched within this share
+# Drawn, but not in its proportions: a picture stretched, or clipped at a page edge (whose
+# image object keeps its whole box). Seen, so mostly there.
+OUT_OF_PROPORTION = 0.75
+MIN_VISIBLE_MM = 2.0  # a picture thinner than this (a spacer, a rule) is not looked for
 SCALE_RANGE = (0.15, 3.0)  # a page may shrink a sheet to fit or enlarge a slide picture
 MIN_IMAGE_MM2 = 1.0
 _CELL_MM = 5.0  # grid cell of the page indexes (words and graphics by position)
@@ -699,6 +703,12 @@ def _chart_against_source(item: Drawn, views: _Views, labels: set[str], title: s
 # -------------------------------------------------------------------------- pictures
 
 
+def _invisible(item: Drawn) -> bool:
+    known = item.width_mm is not None and item.height_mm is not None and \
+        not item.size_estimated
+    return known and min(item.width_mm, item.height_mm) < MIN_VISIBLE_MM
+
+
 def _proportion(width: float, height: float) -> float:
     return width / height if height > 0 else 0.0
 
@@ -749,6 +759,8 @@ def _picture_checks(items: list[Drawn], candidate: _Views, reference: _Views | N
     checks: list[Check] = []
     flowing = []
     for item in items:
+        if _invisible(item):
+            continue  # a spacer or a hairline: nothing a reader would miss
         if item.page is not None:
             if _cut(candidate, item, set()):
                 continue  # its page is past the ones read
@@ -782,7 +794,7 @@ def _picture_checks(items: list[Drawn], candidate: _Views, reference: _Views | N
                                 "an image object", said))
         else:
             checks.append(Check("images", f"{item.label}{size}: {said}, out of proportion",
-                                0.5, "an image object of its proportions", said))
+                                OUT_OF_PROPORTION, "an image object of its proportions", said))
     return checks
 
 

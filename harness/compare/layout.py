@@ -206,7 +206,8 @@ def flow(matching: WordMatching) -> FlowStats:
             drifts.append(step_x)
     # Where the document starts: later pages start wherever the reflow broke them.
     first_page = chosen[0].reference_page if chosen else 0
-    anchors = [m.distance_mm for m in chosen if m.reference_page == first_page][:ANCHOR_WORDS]
+    anchors = [m.distance_mm for m in chosen
+               if m.reference_page == first_page and m.in_order][:ANCHOR_WORDS]
     pairs = len(chosen) - 1
     in_order = sum(1 for m in chosen if m.in_order)
     return FlowStats(matching.reference_words, in_order,

@@ -163,7 +163,7 @@ MAX_GRAPHICS = 5_000
 MAX_HAIRLINES = 1_000
 MAX_VISITED = 50_000  # objects looked at per page (about 0.3 s of pdfium calls at most)
 MAX_FORM_DEPTH = 4  # form XObjects opened inside each other, as for images above
-_SEGMENTS_READ = 256  # a path with more segments is taken as a drawing, not a grid
+_SEGMENTS_READ = 16  # a path with more segments is taken as a drawing, not a grid or a box
 _WHITE = 240  # each channel at or above this is paper, not paint
 _STRAIGHT_PT = 0.02  # a segment off the horizontal and vertical by less is still straight,
 _SLANT = 0.1  # and one off by less than this share of its length
@@ -282,9 +282,11 @@ def page_graphics(page: pdfium.PdfPage, height_pt: float,
 
 
 def load(pdf: Path, dpi: int = DEFAULT_DPI, rasteriser: Rasteriser | None = None,
-         max_pages: int = MAX_PAGES, keep_rgb: list | None = None) -> Rendering:
-    """Read a PDF once: images at `dpi`, words, fonts. `keep_rgb`, when given, receives the
-    colour page images (for the report) so the PDF is rasterised only once."""
+         max_pages: int = MAX_PAGES, keep_rgb: list | None = None,
+         graphics: bool = True) -> Rendering:
+    """Read a PDF once: images at `dpi`, words, fonts, and (with `graphics`) each page's
+    paths, images and shadings. `keep_rgb`, when given, receives the colour page images
+    (for the report) so the PDF is rasterised only once."""
     rasteriser = rasteriser or get_rasteriser()
     images = rasteriser.render(pdf, dpi, max_pages)
     if keep_rgb is not None:
@@ -305,12 +307,12 @@ def load(pdf: Path, dpi: int = DEFAULT_DPI, rasteriser: Rasteriser | None = None
                 _page_fonts(page, fonts)
                 placed = sum(1 for _ in page.get_objects(
                     filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4))
-                graphics = page_graphics(page, height)
+                drawn = page_graphics(page, height) if graphics else ()
             finally:
                 page.close()
             grey = np.asarray(images[index].convert("L"), dtype=np.uint8)
             pages.append(Page(index + 1, width * MM_PER_POINT, height * MM_PER_POINT, grey,
-                              words, placed, graphics))
+                              words, placed, drawn))
         return Rendering(tuple(pages), len(document), dpi, fonts)
     finally:
         document.close()

@@ -618,6 +618,8 @@ def _sheet_grid(package: _Package, part: str) -> _Grid:
                 _number(attributes.get(b"width", b"0").decode()))
             for index in range(max(first, 1), min(last, 16_384) + 1):
                 widths[index] = width
+            if len(widths) >= 16_384:
+                break  # every column is known: a hostile header repeating ranges costs no more
     return _Grid(widths, default_width, row_height)
 
 

@@ -88,10 +88,17 @@ def number_displays(value: float | int, number_format: str) -> tuple[str, ...]:
     decimals = len(fraction) - len(fraction.lstrip("0#?"))
     # Excel rounds the 15 significant digits it keeps, half away from zero: 1.065 as 0%
     # prints 107%, where binary floating point would give 106.
-    shown = _excel_decimal(value).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    exact = _excel_decimal(value)
+    if not exact.is_finite() or abs(exact) >= MAX_EXACT:
+        return ()  # printed as ####### or in exponent form: nothing to search the page for
+    shown = exact.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    shown = shown.copy_abs() if shown.is_zero() else shown  # Excel prints -0.004 as 0.00
     plain = f"{shown:.{decimals}f}"
     grouped = f"{shown:,.{decimals}f}"
     return tuple(dict.fromkeys((grouped, plain)))
+
+
+MAX_EXACT = Decimal("1e15")  # Excel keeps 15 significant digits
 
 
 def _excel_decimal(value: float | int | Decimal) -> Decimal:
