@@ -202,3 +202,18 @@ def test_perturbations_of_a_real_reference_grade_in_a_persons_order(tmp_path: Pa
     graded = perturb.grades(reference, made)
     assert perturb.violations(graded) == [], graded
     assert graded["identical"] == 5 and graded["unrelated"] <= 1
+
+
+def test_a_metric_compatible_stand_in_is_named_as_such() -> None:
+    from dataclasses import replace as with_
+
+    from harness.compare.fonts import FontReport
+
+    words = text(800)
+    result = compare_renderings(typeset(words, 2.0), typeset(words, 2.3))
+    fonts = FontReport(("Arial", "Aptos"), ("LiberationSans", "DejaVuSans"), (),
+                       {"Arial": "LiberationSans", "Aptos": "DejaVuSans"})
+    cause = with_(result, fonts=fonts).cause()
+    assert "Arial is not installed, LiberationSans stood in (same metrics)" in cause
+    assert "Aptos is not installed, DejaVuSans stood in;" in cause or \
+        cause.endswith("Aptos is not installed, DejaVuSans stood in (text runs wider)")

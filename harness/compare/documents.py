@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 
 from harness.compare import align, layout, visual
-from harness.compare.fonts import FontReport, compare_fonts
+from harness.compare.fonts import FontReport, compare_fonts, same_metrics
 from harness.compare.layout import FlowStats, LayoutStats, WordMatch
 from harness.compare.rendering import Rendering
 from harness.compare.text import TextComparison, compare_text
@@ -92,6 +92,7 @@ class Comparison:
             stand_ins = "; ".join(
                 f"{asked}: drawn in {used} instead" if asked in self.fonts.paired else
                 f"{asked} is not installed, {used} stood in"
+                + (" (same metrics)" if same_metrics(asked, used) else "")
                 for asked, used in sorted(self.fonts.substituted.items())[:3])
             drift = self.flow.drift_mm if self.flow else None
             width = ("" if drift is None or abs(drift) < 0.05 else

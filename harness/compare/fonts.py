@@ -71,6 +71,17 @@ def family_key(name: str) -> str:
     return re.sub(r"[\s_-]", "", base).lower()
 
 
+# Families drawn with the same advance widths as Microsoft's (the point of Liberation,
+# Carlito and Caladea): such a stand-in changes glyph shapes, never where lines break.
+METRIC_COMPATIBLE = {"arial": "liberationsans", "helvetica": "liberationsans",
+                     "timesnewroman": "liberationserif", "couriernew": "liberationmono",
+                     "calibri": "carlito", "cambria": "caladea"}
+
+
+def same_metrics(asked: str, used: str) -> bool:
+    return METRIC_COMPATIBLE.get(family_key(asked)) == family_key(used)
+
+
 @lru_cache(maxsize=512)
 def fontconfig_match(family: str) -> str | None:
     """The family fontconfig gives for `family` here, or None without fontconfig."""
