@@ -12,7 +12,8 @@ from harness.agreement import read_ratings
 from harness.report import build_report
 from harness.store import Store
 from tests.test_agreement import _store
-from tests.test_report_browser import ARGS, CHROMIUM, Watched, sync_playwright
+# The report tests' browser (Debian's Chromium, one per module) and page watcher.
+from tests.test_report_browser import CHROMIUM, Watched, browser, sync_playwright  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,14 +30,6 @@ def report(tmp_path_factory):
         out = build_report(store, None, base / "reports")
         single = build_report(store, None, base / "reports", single_file=base / "one.html")
     return out, single, corpus
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
