@@ -211,3 +211,21 @@ def test_numbers_print_as_excel_rounds_them_half_away_from_zero():
     assert number_displays(2.5, "0") == ("3",)
     assert number_displays(-2.5, "0") == ("-3",)
     assert number_displays(1234.5, "#,##0") == ("1,235", "1235")
+
+
+def test_a_range_of_hidden_columns_is_not_expected_on_the_page(tmp_path):
+    """One <col min="2" max="4" hidden="1"> hides B:D; openpyxl keys it by B alone."""
+    import openpyxl
+
+    from harness.truth import read_truth
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for column in "ABCDE":
+        sheet[f"{column}1"] = f"word{column}"
+    sheet.column_dimensions.group("B", "D", hidden=True)
+    book.save(tmp_path / "hidden.xlsx")
+    truth = read_truth(tmp_path / "hidden.xlsx", "xlsx")
+    shown = " ".join(t for e in truth.shown for t in e.texts) + " ".join(truth.text_blocks)
+    assert "wordA" in shown and "wordE" in shown
+    assert not any(w in shown for w in ("wordB", "wordC", "wordD"))

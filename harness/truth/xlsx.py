@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils import column_index_from_string
 
 from harness.errors import SourceTooLarge
 from harness.truth import Cell, Expectation, SourceTruth
@@ -105,6 +106,18 @@ def _excel_decimal(value: float | int | Decimal) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(f"{value:.15g}")
 
 
+def _hidden_columns(ws) -> set[int]:
+    """Numbers of the hidden columns. One `<col min max hidden>` entry hides a range, which
+    openpyxl keys by its first column's letter only."""
+    hidden: set[int] = set()
+    for letter, dim in ws.column_dimensions.items():
+        if dim.hidden:
+            first = dim.min or column_index_from_string(letter)
+            last = min(max(dim.max or first, first), first + 16_384)
+            hidden.update(range(first, last + 1))
+    return hidden
+
+
 def _trim(number: str) -> str:
     return number.rstrip("0").rstrip(".") if "." in number else number
 
@@ -146,7 +159,7 @@ def read(path: Path) -> SourceTruth:
             formulas = formulas_book[ws.title]
             is_visible = ws.sheet_state == "visible"
             hidden_rows = {r for r, dim in ws.row_dimensions.items() if dim.hidden}
-            hidden_cols = {c for c, dim in ws.column_dimensions.items() if dim.hidden}
+            hidden_cols = _hidden_columns(ws)
             merged += [f"{ws.title}!{r.coord}" for r in ws.merged_cells.ranges]
             sheet_texts: list[str] = []
             # Only the cells the file stores: iter_rows() would build every coordinate of
@@ -160,7 +173,7 @@ def read(path: Path) -> SourceTruth:
                 key = f"{ws.title}!{cell.coordinate}"
                 cells[key] = Cell(cell.value, formula, cell.number_format or "General")
                 count += 1
-                if row in hidden_rows or cell.column_letter in hidden_cols:
+                if row in hidden_rows or col in hidden_cols:
                     continue
                 text = _cell_text(cell.value)
                 if not is_visible:
