@@ -181,7 +181,9 @@ def grade(
     if not signals:
         return Grading(None, {}, "not graded: no reference PDF, trusted source text or "
                        "expected page count to compare with")
-    weakest = min(signals, key=signals.get)
+    # Among equals, a signal the reflow did not lift is the one to name.
+    weakest = min(signals, key=lambda name: (signals[name],
+                                             reflow_limits and name in _REFLOW_SIGNALS))
     reason = f"limited by {SIGNAL_WORDS.get(weakest, weakest)}"
     if signals[weakest] == 5:
         reason = "every signal at 5"

@@ -217,3 +217,10 @@ def test_a_metric_compatible_stand_in_is_named_as_such() -> None:
     assert "Arial is not installed, LiberationSans stood in (same metrics)" in cause
     assert "Aptos is not installed, DejaVuSans stood in;" in cause or \
         cause.endswith("Aptos is not installed, DejaVuSans stood in (text runs wider)")
+
+
+def test_a_signal_the_reflow_did_not_lift_is_named_among_equals() -> None:
+    light = {"anchor_mm": 3.0, "cuts_per_page": 30.0, "same_pages": True}
+    graded = grade(layout=(12.0, 0.9), visual_score=0.2, area_changed=0.03, reflow=light)
+    assert graded.signals["visual"] == graded.signals["area"] == graded.signals["layout"] == 3
+    assert graded.reason == "limited by area"
