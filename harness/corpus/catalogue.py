@@ -14,13 +14,14 @@ from harness.corpus.features import KNOWN_FEATURES, detect
 def describe(documents: list[Document]) -> list[dict[str, Any]]:
     rows = []
     for doc in documents:
-        features = detect(doc.path, doc.format)
+        features = detect(doc.path, doc.format) if not doc.refused else None
         rows.append({"corpus": doc.corpus, "path": doc.relpath, "format": doc.format,
                      "size_bytes": doc.size_bytes, "sha256": doc.sha256,
                      "license": doc.license, "source": doc.source,
                      "malformed": doc.malformed,
                      "reference_pdf": doc.reference_pdf is not None,
-                     "features": sorted(features.tags)})
+                     "features": sorted(features.tags) if features else [],
+                     "refused": doc.refused})
     return rows
 
 

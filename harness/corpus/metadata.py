@@ -18,7 +18,8 @@ from typing import Any
 import tomli_w
 from license_expression import get_spdx_licensing
 
-from harness.corpus.discover import OFFICE_FORMATS, sha256_of
+from harness.corpus.discover import OFFICE_FORMATS, regular_file_problem, sha256_of
+from harness.corpus.sniff import container_problem
 from harness.corpus.features import detect
 from harness.errors import CorpusError, SourceError
 from renderers.msoffice import REFERENCE_SUFFIX, producer_of
@@ -136,6 +137,8 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
         raise CorpusError("refused: no source given (a URL, or 'generated')")
     if reference is not None and len(files) != 1:
         raise CorpusError("refused: --reference goes with exactly one document")
+    if reference is not None and (why := regular_file_problem(reference)):
+        raise CorpusError(f"refused: the reference {reference} {why}")
     if reference is not None and pdf_page_count(reference)[0] == 0:
         raise CorpusError(f"refused: the reference {reference} is not a readable PDF")
     entries = load(root)
@@ -144,33 +147,43 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
     plans: list[tuple[Path, Path]] = []
     for file in files:
         fmt = file.suffix.lower().lstrip(".")
-        if not file.is_file():
-            raise CorpusError(f"refused: {file} is not a file")
+        if why := regular_file_problem(file):  # before any open: a FIFO blocks
+            raise CorpusError(f"refused: {file} {why}")
         if fmt not in OFFICE_FORMATS:
             raise CorpusError(f"refused: {file.name} is not an Office document by its extension")
         digest = sha256_of(file)
         if digest in known:
             raise CorpusError(f"refused: {file.name} is already in the corpus as {known[digest]}")
+        if why := container_problem(file, fmt):
+            raise CorpusError(f"refused: {file.name}: {why}")
         if not malformed:
             why = opening_problem(file, fmt)
             if why:
                 raise CorpusError(f"refused: {file.name}: {why}; add --malformed if it is "
                                   "broken on purpose")
         target = folder / file.name
-        if target.exists() or any(t == target for _, t in plans):
+        if os.path.lexists(target) or any(t == target for _, t in plans):
             raise CorpusError(f"refused: {target} already exists; rename the file")
         known[digest] = target.relative_to(root).as_posix()
         plans.append((file, target))
     added = []
     folder.mkdir(parents=True, exist_ok=True)
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise CorpusError(f"refused: {folder} links outside the corpus")
     for file, target in plans:
-        shutil.copyfile(file, target)
+        _copy_bytes(file, target)
         if reference is not None:
-            shutil.copyfile(reference, target.with_name(target.stem + REFERENCE_SUFFIX))
+            _copy_bytes(reference, target.with_name(target.stem + REFERENCE_SUFFIX))
         added.append(entry_for(root, target, source=source, license=license, tags=tags,
                                malformed=malformed, notes=notes))
     save(root, entries + added)
     return added
+
+
+def _copy_bytes(source: Path, target: Path) -> None:
+    """The bytes, never a link: a new file, not written through one left at the target."""
+    with source.open("rb") as fh, open(target, "xb") as out:
+        shutil.copyfileobj(fh, out)
 
 
 def malformed_note(notes: str) -> bool:

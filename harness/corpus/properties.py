@@ -56,6 +56,8 @@ def read_title(path: Path, fmt: str) -> str | None:
 
 
 def read_properties(doc: Document) -> DocumentProperties:
+    if doc.refused:  # never read: it links outside the corpus, or is no Office document
+        return DocumentProperties((), None)
     return DocumentProperties(tuple(sorted(detect(doc.path, doc.format).tags)),
                               read_title(doc.path, doc.format))
 
