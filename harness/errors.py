@@ -28,6 +28,13 @@ class StoreError(FidelityError):
     exit_code = 4
 
 
+class UnknownRun(UsageError, StoreError):
+    """A run id the store does not hold: the user's mistake (exit 2), though the store
+    raises it."""
+
+    exit_code = 2
+
+
 class CorpusError(FidelityError):
     """A corpus refused a change (duplicate, no licence, unreadable file) or its metadata is
     invalid; nothing was written."""

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from harness.config import BUILTIN_PROFILES, profile
 from harness.errors import UsageError
-from harness.history import classify, history, regressions
+from harness.corpus import Document
+from harness.history import (below_grade, classify, history, mean_grade, regressions,
+                             summary_lines, trends)
 from harness.pipeline import JobResult
 from harness.report.exports import write_jsonl
 from harness.report.junit import write_junit
@@ -19,20 +21,37 @@ from harness.store import Run, Store
 from tests.conftest import REPO
 
 
-def _result(name, status="ok", grade=5, version="7.4", suite="libreoffice", task="show"):
-    return JobResult("c", name, "docx", suite, version, task, status, grade, f"{name} msg",
-                     stderr="trace <&>" if status != "ok" else "")
+def _result(name, status="ok", grade=5, version="7.4", suite="libreoffice", task="show",
+            corpus="c", fmt="docx"):
+    return JobResult(corpus=corpus, document=name, format=fmt, suite=suite,
+                     suite_version=version, task=task, status=status, grade=grade,
+                     message=f"{name} msg", stderr="trace <&>" if status != "ok" else "")
 
 
-def _store(tmp_path, runs):
-    """runs: [(run_id, state, [results])] in order."""
+def _documents(tmp_path, results, changed=()):
+    """The documents the results are of, as a sweep records them (content hash included;
+    a name in `changed` gets other content)."""
+    seen = {}
+    for r in results:
+        sha = ("bb" if r.document in changed else "aa") * 32
+        seen[(r.corpus, r.document)] = Document(
+            corpus=r.corpus, root=tmp_path, relpath=r.document, format=r.format,
+            size_bytes=1, sha256=sha)
+    return list(seen.values())
+
+
+def _store(tmp_path, runs, with_documents=False):
+    """runs: [(run_id, state, [results])] in order; with_documents: each run records its
+    documents (else history falls back on the documents its results name)."""
     store = Store(tmp_path / "s.sqlite")
-    for number, (run_id, state, results) in enumerate(runs):
-        store.start_run(Run(run_id, f"2026-01-0{number + 1}T00:00:00+00:00", None, "running",
-                            "0.1.0", 2, {"libreoffice": {"version": "7.4"}}, {}), [])
+    for number, (run_id, state, results, *changed) in enumerate(runs):
+        documents = _documents(tmp_path, results, *changed) if with_documents else []
+        store.start_run(Run(run_id, f"2026-01-{number + 1:02d}T00:00:00+00:00", None,
+                            "running", "0.1.0", 2, {"libreoffice": {"version": "7.4"}}, {}),
+                        documents)
         for r in results:
             store.add_result(run_id, r)
-        store.finish_run(run_id, f"2026-01-0{number + 1}T01:00:00+00:00", state)
+        store.finish_run(run_id, f"2026-01-{number + 1:02d}T01:00:00+00:00", state)
     return store
 
 
@@ -49,12 +68,14 @@ def test_each_result_is_classified_against_the_suites_previous_complete_run(tmp_
                            ("r3", "complete", after)]) as store:
         [h] = history(store, "r3")
     assert h.previous_run_id == "r1"
-    assert h.counts == {"regression": 2, "fix": 2, "unchanged": 1, "new": 1}
+    # the documents differ by two (gone.docx, new.docx): compared on the five in common
+    assert h.counts == {"regression": 2, "fix": 2, "unchanged": 1, "new": 0}
     assert {c.document: c.kind for c in h.changes} == {
         "worse.docx": "regression", "broke.docx": "regression", "better.docx": "fix",
-        "mended.docx": "fix", "new.docx": "new"}
+        "mended.docx": "fix"}
     assert h.version_changed and (h.previous_version, h.version) == ("7.4", "7.5")
-    assert h.gone == 1 and regressions([h]) == 2
+    assert h.not_compared == 1 and h.gone == 0 and regressions([h]) == 2
+    assert (h.baseline.only_here, h.baseline.only_there) == (1, 1)
 
 
 def test_what_was_not_run_is_neither_gone_nor_a_version(tmp_path):
@@ -133,3 +154,105 @@ def test_profiles_merge_builtin_and_configured_and_validate(monkeypatch):
             profile("mine", {"profiles": {"mine": bad}})
     with pytest.raises(UsageError, match="unknown profile"):
         profile("nope", {})
+
+
+def _night(names, timed_out=(), grade=4, corpus="c", fmt="docx"):
+    return [_result(n, "timed_out", None, corpus=corpus, fmt=fmt) if n in timed_out
+            else _result(n, grade=grade, corpus=corpus, fmt=fmt) for n in names]
+
+
+SWEEP = [f"d{i:02d}.docx" for i in range(12)]
+
+
+def test_a_run_is_compared_with_the_previous_run_of_the_same_documents(tmp_path):
+    """The issue's night: a quick run on other documents came in between; the sweep with
+    timeouts is still compared with the last sweep, result by result."""
+    quick = _night(["probe.docx", "probe2.docx"], corpus="probes")
+    runs = [("full1", "complete", _night(SWEEP)), ("quick", "complete", quick),
+            ("full2", "complete", _night(SWEEP, timed_out={"d03.docx", "d07.docx"}))]
+    with _store(tmp_path, runs, with_documents=True) as store:
+        [h] = history(store, "full2")
+        [first_quick] = history(store, "quick")
+    assert h.previous_run_id == "full1" and h.baseline.same_documents
+    assert h.counts == {"regression": 2, "fix": 0, "unchanged": 10, "new": 0}
+    assert h.gone == 0 and h.not_compared == 0
+    assert {c.document for c in h.changes} == {"d03.docx", "d07.docx"}
+    [(before, after)] = h.means.values()  # failures as 0: 4.00 -> 40/12
+    assert (before.mean_grade, after.mean_grade, after.failed) == (4.0, 3.33, 2)
+    assert first_quick.previous_run_id is None and first_quick.counts["new"] == 2
+    assert "no earlier run of these 2 document(s)" in summary_lines([first_quick])[0]
+
+
+def test_without_the_same_documents_the_nearest_run_is_compared_on_the_shared_ones(tmp_path):
+    older = _night(SWEEP[:4])
+    nearer = _night(SWEEP[:10])
+    now = _night(SWEEP, timed_out={"d01.docx"})  # two documents more, one of them changed
+    runs = [("older", "complete", older), ("nearer", "complete", nearer),
+            ("now", "complete", now, {"d09.docx"})]
+    with _store(tmp_path, runs, with_documents=True) as store:
+        [h] = history(store, "now")
+    assert h.previous_run_id == "nearer" and not h.baseline.same_documents
+    assert (h.baseline.shared_documents, h.baseline.only_here, h.baseline.only_there) == (
+        9, 3, 1)
+    assert h.counts["regression"] == 1 and h.counts["new"] == 0 and h.gone == 0
+    assert h.not_compared == 3
+    assert ("no earlier run of these 12 document(s); nearest earlier run nearer differs by "
+            "4 document(s)") in summary_lines([h])[0]
+
+
+def test_an_interrupted_run_is_never_the_baseline(tmp_path):
+    runs = [("r1", "complete", _night(SWEEP)),
+            ("r2", "interrupted", _night(SWEEP, grade=1)),
+            ("r3", "complete", _night(SWEEP, grade=3))]
+    with _store(tmp_path, runs, with_documents=True) as store:
+        [h] = history(store, "r3")
+    assert h.previous_run_id == "r1" and h.counts["regression"] == len(SWEEP)
+
+
+results_lists = st.lists(st.tuples(st.sampled_from(["ok", "failed", "timed_out", "crashed",
+                                                    "empty", "unsupported"]),
+                                   st.integers(0, 5)), max_size=20)
+
+
+@given(results_lists, st.sampled_from(["failed", "timed_out", "crashed", "empty"]))
+def test_a_failure_never_raises_a_mean_grade(rows, failure):
+    """Failures count as 0: one more failure lowers the mean or leaves it at 0."""
+    results = [_result(f"x{i}", s, g if s == "ok" else None) for i, (s, g) in enumerate(rows)]
+    before = mean_grade(results)
+    after = mean_grade(results + [_result("more", failure, None)])
+    assert after.failed == before.failed + 1 and after.mean_grade is not None
+    assert before.mean_grade is None or after.mean_grade <= before.mean_grade
+
+
+def test_trends_span_runs_of_the_same_documents_with_failures_as_zero(tmp_path):
+    docs = SWEEP[:6]
+    runs = [("n1", "complete", _night(docs, grade=4)),
+            ("other", "complete", _night(["x.doc"], fmt="doc", corpus="elsewhere")),
+            ("n2", "complete", _night(docs, timed_out={"d00.docx"}, grade=4))]
+    with _store(tmp_path, runs, with_documents=True) as store:
+        [t] = trends(store, "n2")
+    assert (t.label, t.format) == ("libreoffice", "docx")
+    assert [p.run_id for p in t.points] == ["n1", "n2"]  # the other corpus is not a point
+    assert [p.mean.mean_grade for p in t.points] == [4.0, round(20 / 6, 2)]
+    assert [(p.mean.graded, p.mean.failed) for p in t.points] == [(6, 0), (5, 1)]
+
+
+def test_fail_below_counts_graded_results_only_and_junit_types_it_grade(tmp_path):
+    results = [_result("good.docx", grade=5), _result("poor.docx", grade=4),
+               _result("hung.docx", "timed_out", None)]
+    assert [r.document for r in below_grade(results, 5)] == ["poor.docx"]
+    run = Run("r1", "2026-01-01T00:00:00+00:00", None, "complete", "0.1.0", 2, {}, {})
+    write_junit(tmp_path / "j.xml", run, results, fail_below_grade=5)
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase")}
+    assert cases["c/poor.docx"].find("failure").get("type") == "grade"
+    assert cases["c/hung.docx"].find("error").get("type") == "timed_out"
+
+
+def test_an_unknown_run_is_a_usage_error(tmp_path):
+    _store(tmp_path, [("r1", "complete", [_result("a.docx")])]).close()
+    for command in ("report", "history"):
+        done = subprocess.run([sys.executable, "-m", "harness", command, "nosuchrun",
+                               "--store", str(tmp_path / "s.sqlite"), "--out",
+                               str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 2, (command, done.stderr)
+        assert "no run 'nosuchrun'" in done.stderr and "Traceback" not in done.stderr

@@ -1,7 +1,9 @@
 """JUnit XML for CI dashboards: a testsuite per suite and version, a testcase per document
 and task. `failure` when a suite's result is not good enough (failed, empty, or graded
 below the threshold), `error` when it crashed or timed out, `skipped` when it could not
-run (format unsupported, suite unavailable)."""
+run (format unsupported, suite unavailable). A failure's `type` is the status that caused
+it, or `grade` when the suite rendered the document and it was graded below the threshold
+(`--fail-below`, which also makes `fidelity run` exit 1)."""
 
 from __future__ import annotations
 
@@ -54,10 +56,10 @@ def write_junit(path: Path, run: Run, results: list[JobResult], fail_below_grade
             if kind == "passed":
                 continue
             counts[kind] += 1
-            what = (f"grade {r.grade} is below {fail_below_grade}"
-                    if r.status == "ok" else r.status)
+            graded_low = r.status == "ok"
+            what = f"grade {r.grade} is below {fail_below_grade}" if graded_low else r.status
             child = ET.SubElement(case, kind, message=_text(f"{what}: {r.message}"[:2000]),
-                                  type=r.status)
+                                  type="grade" if graded_low else str(r.status))
             if r.stderr and kind != "skipped":
                 child.text = _text(r.stderr[-4000:])
         element.set("tests", str(len(members)))
