@@ -22,8 +22,9 @@ from pathlib import Path
 from harness import PIPELINE_VERSION
 from harness.corpus import Document
 from harness.corpus.discover import sha256_of
-from harness.pipeline import ARTIFACT_FIELDS, Job, JobResult
+from harness.pipeline import Job
 from harness.rasterise import get as get_rasteriser
+from harness.records import JobResult
 
 
 @lru_cache(maxsize=1)
@@ -91,21 +92,16 @@ def adopt(cached: JobResult, from_dir: Path, to_dir: Path, document: Document,
           old_key: str) -> JobResult | None:
     """The cached result as this run's, its artifacts linked into this run's folder; None
     when an artifact it names is gone (the entry is then useless)."""
-    details = dict(cached.details)
+    def moved(path: str) -> str:
+        return document.key + path[len(old_key):] if path.startswith(old_key + "/") else path
+
+    artifacts = cached.artifacts.renamed(moved)
     links: list[tuple[Path, Path]] = []
-    for field_name in ARTIFACT_FIELDS:
-        value = details.get(field_name)
-        if value is None:
-            continue
-        paths = value if isinstance(value, list) else [value]
-        moved = [document.key + p[len(old_key):] if p.startswith(old_key + "/") else p
-                 for p in paths]
-        for old, new in zip(paths, moved):
-            source = from_dir / old
-            if not source.is_file():
-                return None
-            links.append((source, to_dir / new))
-        details[field_name] = moved if isinstance(value, list) else moved[0]
+    for old, new in zip(cached.artifacts.files(), artifacts.files()):
+        source = from_dir / old
+        if not source.is_file():
+            return None
+        links.append((source, to_dir / new))
     for source, target in links:
         if source == target or target.exists():
             continue
@@ -115,4 +111,4 @@ def adopt(cached: JobResult, from_dir: Path, to_dir: Path, document: Document,
         except OSError:  # another file system, or links not allowed: a copy
             shutil.copyfile(source, target)
     return replace(cached, corpus=document.corpus, document=document.relpath,
-                   format=document.format, details=details)
+                   format=document.format, artifacts=artifacts)

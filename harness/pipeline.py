@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +30,18 @@ from harness.errors import SourceError, SourceTooLarge
 from harness.grade import grade
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
 from harness.rasterise import get as get_rasteriser
+from harness.records import (Artifacts, JobResult, SaveMeasures, Scores, ShowMeasures,
+                             SuiteRun)
 from harness.truth import SourceTruth, read_truth
 from harness.truth.fonts import asked_fonts
 from renderers.base import RenderOutcome, Status, Task
 from renderers.memory import DEFAULT_LIMIT_MB, JobMemory
 from renderers.output import pdf_page_count
 
-# Details that name files in the run's artifacts folder (relative paths).
-ARTIFACT_FIELDS = ("pdf", "saved", "pages", "reference_pages", "diff_pages")
 REPORT_PAGES = 40  # page images kept per document and suite for the report
-TASK_SHOW = Task.SHOW.value
+TASK_SHOW = Task.SHOW
+__all__ = ["Job", "JobResult", "TASK_SHOW", "release_renderers", "result_without_rendering",
+           "run_job"]
 
 
 @dataclass(frozen=True)
@@ -50,28 +52,11 @@ class Job:
     scratch_dir: Path
     timeout_seconds: float
     dpi: int = DEFAULT_DPI
-    task: str = TASK_SHOW
+    task: Task = TASK_SHOW
     memory_limit_mb: int | None = DEFAULT_LIMIT_MB  # per suite process; None: unbounded
 
-
-@dataclass(frozen=True)
-class JobResult:
-    corpus: str
-    document: str
-    format: str
-    suite: str
-    suite_version: str | None
-    task: str
-    status: str
-    grade: int | None
-    message: str
-    stderr: str = ""
-    suite_seconds: float = 0.0
-    total_seconds: float = 0.0
-    scores: dict[str, float | int | None] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-    suite_peak_rss_mb: float | None = None  # the job's largest suite process
-    harness_peak_rss_mb: float | None = None  # the worker, comparison included
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task", Task(self.task))
 
 
 # One renderer per worker process and sweep: it owns the worker's private suite profile.
@@ -88,9 +73,7 @@ def release_renderers() -> None:
     """Stop this process's persistent suites (a Dask worker outlives the sweep)."""
     while _RENDERERS:
         _, renderer = _RENDERERS.popitem()
-        close = getattr(renderer, "close", None)
-        if close is not None:
-            close()
+        renderer.close()
 
 
 def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) -> list[str]:
@@ -107,12 +90,14 @@ def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) ->
 
 
 def result_without_rendering(document: Document, suite: str, version: str | None,
-                             outcome: RenderOutcome, task: str = TASK_SHOW) -> JobResult:
-    details = {"via": outcome.via} if outcome.via else {}
-    return JobResult(document.corpus, document.relpath, document.format, suite,
-                     outcome.suite_version or version, task, outcome.status.value, None,
-                     outcome.message, outcome.stderr, outcome.seconds, outcome.seconds,
-                     details=details)
+                             outcome: RenderOutcome, task: Task = TASK_SHOW) -> JobResult:
+    return JobResult(corpus=document.corpus, document=document.relpath,
+                     format=document.format, suite=suite,
+                     suite_version=outcome.suite_version or version, task=Task(task),
+                     status=outcome.status, grade=None, message=outcome.message,
+                     stderr=outcome.stderr, suite_seconds=outcome.seconds,
+                     total_seconds=outcome.seconds,
+                     suite_run=SuiteRun(via=outcome.via or None))
 
 
 def run_job(job: Job) -> JobResult:
@@ -128,12 +113,14 @@ def _guarded(job: Job, start: float, memory: JobMemory) -> JobResult:
     try:
         return _run(job, start, memory)
     except Exception as exc:  # a bug in the harness must cost one document, not the sweep
-        return JobResult(job.document.corpus, job.document.relpath, job.document.format,
-                         job.suite, None, job.task, Status.FAILED.value, None,
-                         f"internal error in the harness: {type(exc).__name__}: "
+        return JobResult(corpus=job.document.corpus, document=job.document.relpath,
+                         format=job.document.format, suite=job.suite, suite_version=None,
+                         task=job.task, status=Status.FAILED, grade=None,
+                         message=f"internal error in the harness: {type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}",
-                         traceback.format_exc(limit=8), 0.0, time.monotonic() - start,
-                         details={"harness_error": True})
+                         stderr=traceback.format_exc(limit=8), suite_seconds=0.0,
+                         total_seconds=time.monotonic() - start,
+                         suite_run=SuiteRun(harness_error=True))
 
 
 def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
@@ -145,7 +132,7 @@ def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
-        outcome = renderer.run(doc.path, Task(job.task), workdir, job.timeout_seconds)
+        outcome = renderer.run(doc.path, job.task, workdir, job.timeout_seconds)
         outcome = _password_refusal(outcome, doc)
         if memory.over_limit is not None:
             outcome = replace(outcome, status=Status.CRASHED, output_path=None,
@@ -154,15 +141,12 @@ def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
             result = result_without_rendering(doc, job.suite, version, outcome, job.task)
             return _with_total(result, start)
         version = outcome.suite_version or version
-        if job.task == TASK_SHOW:
+        if job.task is TASK_SHOW:
             result = _measure(job, renderer, version, outcome, start)
         else:
             result = _measure_saved(job, version, outcome, start)
-        if outcome.via:
-            result.details["via"] = outcome.via
-        if outcome.warnings:
-            result.details["suite_warnings"] = list(outcome.warnings)
-        return result
+        return replace(result, suite_run=replace(result.suite_run, via=outcome.via or None,
+                                                 warnings=tuple(outcome.warnings)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -209,16 +193,27 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     candidate = load_rendering(kept_pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour,
                                graphics=graphics)
     rendered_text = pdf_text(kept_pdf)
+    # ShowMeasures' fields, by name, as they are found
     details: dict[str, Any] = {
         "rasteriser": rasteriser.settings(job.dpi).__dict__,
         "truth_reader": truth.reader if truth else None,
         "truth_error": truth_error,
         "truth_facts": truth.facts if truth else {},
-        "pages": _save_pages(colour, folder / job.suite, job.artifacts_dir),
+    }
+    files: dict[str, Any] = {
+        "pages": tuple(_save_pages(colour, folder / job.suite, job.artifacts_dir)),
         "pdf": kept_pdf.relative_to(job.artifacts_dir).as_posix(),
     }
     rendered_pages = outcome.pages or pdf_page_count(kept_pdf)[0]
-    scores: dict[str, float | int | None] = {"pages_rendered": rendered_pages}
+    scores: Scores = {"pages_rendered": rendered_pages}
+
+    def result(status: Status, grade_: int | None, message: str) -> JobResult:
+        return JobResult(corpus=doc.corpus, document=doc.relpath, format=doc.format,
+                         suite=job.suite, suite_version=version, task=job.task, status=status,
+                         grade=grade_, message=message, stderr=outcome.stderr,
+                         suite_seconds=outcome.seconds,
+                         total_seconds=time.monotonic() - start, scores=scores,
+                         artifacts=Artifacts(**files), show=ShowMeasures(**details))
 
     nothing_shown = not rendered_text.strip() and all(is_blank(p.image)
                                                       for p in candidate.pages)
@@ -226,11 +221,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     if nothing_shown and source_has_text:
         why = (f"the source could not be read either ({truth_error})" if truth_error
                else f"the source has {len(truth.text_blocks)} text block(s)")
-        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
-                         Status.EMPTY.value, None,
-                         f"{renderer.label} showed only blank pages; {why}",
-                         outcome.stderr, outcome.seconds, time.monotonic() - start,
-                         scores, details)
+        return result(Status.EMPTY, None, f"{renderer.label} showed only blank pages; {why}")
 
     text_recall = None
     if truth is not None:
@@ -243,14 +234,15 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
             scores["text_recall_lossy_reader"] = measured
         scores.update(text_similarity=text.order_similarity, source_words=text.source_tokens,
                       rendered_words=text.rendered_tokens)
-        details["missing_words"] = list(text.missing_sample)
+        details["missing_words"] = tuple(text.missing_sample)
 
     asked = asked_fonts(doc.path)
     expected_pages = truth.expected_pages if truth else None
     details["expected_pages_source"] = truth.expected_pages_source if truth else None
     comparison = reference = None
     if renderer.is_reference:
-        details["reference"] = "this suite is the reference: checked against the source only"
+        details["reference_note"] = ("this suite is the reference: checked against the "
+                                     "source only")
         # Microsoft's own rendering has the pages Microsoft gave it: a count in app.xml
         # (perhaps a generator's template) cannot make it wrong.
         expected_pages = rendered_pages
@@ -259,15 +251,15 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         reference_colour: list[Image.Image] = []
         reference = load_rendering(doc.reference_pdf, job.dpi, rasteriser, MAX_PAGES,
                                    keep_rgb=reference_colour, graphics=graphics)
-        details["reference_pages"] = _save_pages(reference_colour, folder / "reference",
-                                                 job.artifacts_dir)
+        files["reference_pages"] = tuple(_save_pages(reference_colour, folder / "reference",
+                                                     job.artifacts_dir))
         comparison = compare_renderings(reference, candidate, asked or None)
         diffs = write_diffs(reference, candidate, comparison, folder / f"{job.suite}-diff",
                             limit=REPORT_PAGES)
-        details["diff_pages"] = [p.relative_to(job.artifacts_dir).as_posix() for p in diffs]
+        files["diff_pages"] = tuple(p.relative_to(job.artifacts_dir).as_posix() for p in diffs)
         expected_pages = reference.page_count
         details["expected_pages_source"] = "Microsoft reference PDF"
-        details["page_pairs"] = [p.to_json() for p in comparison.pages]
+        details["page_pairs"] = tuple(p.to_json() for p in comparison.pages)
         details["layout"] = comparison.layout.__dict__
         scores.update(comparison.scores())
     # Counted per character: a font the suite chose apart from one drawing a few glyphs.
@@ -281,7 +273,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     if truth is not None and truth.text_trusted:
         checks = structure.show_checks(truth, candidate, rendered_text)
         drawn = drawn_checks(truth, candidate, reference)
-        details["checks"] = [c.to_json() for c in checks + drawn]
+        details["checks"] = tuple(c.to_json() for c in checks + drawn)
         checks_share = structure.passed_share(checks)
         drawn_share = structure.passed_share(drawn)
         scores["checks_passed"] = checks_share
@@ -304,9 +296,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
                     "is lossy)")
     if truth_error:
         message += f"; source truth unavailable ({truth_error})"
-    return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
-                     Status.OK.value, grading.grade, message, outcome.stderr, outcome.seconds,
-                     time.monotonic() - start, scores, details)
+    return result(Status.OK, grading.grade, message)
 
 
 def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
@@ -321,15 +311,19 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
     kept = folder / f"{job.suite}-{job.task}.{extension}"
     shutil.copyfile(outcome.output_path, kept)
     source, source_error = _read_truth(doc)
-    details: dict[str, Any] = {"saved": kept.relative_to(job.artifacts_dir).as_posix(),
-                               "truth_error": source_error,
+    saved_as = Artifacts(saved=kept.relative_to(job.artifacts_dir).as_posix())
+    # SaveMeasures' fields, by name, as they are found
+    details: dict[str, Any] = {"truth_error": source_error,
                                "truth_reader": source.reader if source else None}
-    scores: dict[str, float | int | None] = {}
+    scores: Scores = {}
 
     def result(status: Status, grade_: int | None, message: str) -> JobResult:
-        return JobResult(doc.corpus, doc.relpath, doc.format, job.suite, version, job.task,
-                         status.value, grade_, message, outcome.stderr, outcome.seconds,
-                         time.monotonic() - start, scores, details)
+        return JobResult(corpus=doc.corpus, document=doc.relpath, format=doc.format,
+                         suite=job.suite, suite_version=version, task=job.task, status=status,
+                         grade=grade_, message=message, stderr=outcome.stderr,
+                         suite_seconds=outcome.seconds,
+                         total_seconds=time.monotonic() - start, scores=scores,
+                         artifacts=saved_as, save=SaveMeasures(**details))
 
     try:
         saved = read_truth(kept, extension)
@@ -352,13 +346,13 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
     scores["text_recall" if source.text_trusted else "text_recall_lossy_reader"] = measured
     scores.update(text_similarity=text.order_similarity, source_words=text.source_tokens,
                   rendered_words=text.rendered_tokens)
-    details["missing_words"] = list(text.missing_sample)
+    details["missing_words"] = tuple(text.missing_sample)
     if "slides" in saved.facts and "slides" in source.facts:
         scores.update(slides_source=source.facts["slides"], slides_saved=saved.facts["slides"])
-    if job.task == Task.SAVE_RECALC.value:
+    if job.task is Task.SAVE_RECALC:
         return _grade_recalculated(source, saved, text_recall, scores, details, result)
     checks = structure.save_checks(source, saved) if source.text_trusted else []
-    details["checks"] = [c.to_json() for c in checks]
+    details["checks"] = tuple(c.to_json() for c in checks)
     share = structure.passed_share(checks)
     scores["checks_passed"] = share
     grading = grade(text_recall=text_recall, checks_passed=share)
@@ -372,7 +366,7 @@ def _grade_recalculated(source: SourceTruth, saved: SourceTruth, text_recall: fl
                         scores: dict, details: dict, result) -> JobResult:
     """A save after forced recalculation, graded on its formulas' values against Excel's."""
     checks = structure.recalculated_checks(source, saved)
-    details["checks"] = [c.to_json() for c in checks]
+    details["checks"] = tuple(c.to_json() for c in checks)
     share = structure.passed_share(checks)
     scores["checks_passed"] = share
     if not checks:

@@ -6,20 +6,48 @@ newer harness is refused rather than misread.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import renderers
 from harness.corpus import Document
 from harness.corpus.properties import DocumentProperties
-from harness.errors import StoreError
-from harness.pipeline import JobResult
+from harness.errors import StoreError, UnknownRun
+from harness.records import (JSON_FIELDS, JobResult, Status, Task, parts_from_details,
+                             result_columns, result_from_row, result_to_row)
 
 # 2: the result cache; 3: documents' features and titles; 4: peak memory per result;
-# 5: whether the corpus manifest marks a document malformed (NULL: not recorded by the run)
-SCHEMA_VERSION = 5
+# 5: whether the corpus manifest marks a document malformed (NULL: not recorded by the run);
+# 6: a result's columns are JobResult's fields, its `details` split into typed parts
+# (artifacts, show, save, suite_run); the score names of harness.records.SCORE_NAMES; each
+# run's suites say whether they are the reference and which tasks they do
+SCHEMA_VERSION = 6
+
+
+def _column(field: dataclasses.Field, hint: Any) -> str:
+    """A result field's column, from its type: JSON text for the nested parts."""
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and \
+        type(None) in typing.get_args(hint)
+    inner = next((a for a in typing.get_args(hint) if a is not type(None)), hint) \
+        if optional else hint
+    kind = ("TEXT" if field.name in JSON_FIELDS or inner in (str, Task, Status)
+            else "INTEGER" if inner is int else "REAL" if inner is float else "TEXT")
+    check = " CHECK (grade IS NULL OR grade BETWEEN 0 AND 5)" if field.name == "grade" else ""
+    return f"{field.name} {kind}{'' if optional else ' NOT NULL'}{check}"
+
+
+def _results_table(name: str) -> str:
+    hints = typing.get_type_hints(JobResult)
+    columns = ",\n    ".join(_column(f, hints[f.name]) for f in dataclasses.fields(JobResult))
+    return (f"CREATE TABLE IF NOT EXISTS {name} (\n    run_id TEXT NOT NULL REFERENCES runs(id),"
+            f"\n    {columns},\n    PRIMARY KEY (run_id, corpus, document, suite, task)\n);")
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,26 +84,6 @@ CREATE TABLE IF NOT EXISTS properties (
     title TEXT,
     PRIMARY KEY (sha256, version)
 );
-CREATE TABLE IF NOT EXISTS results (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    corpus TEXT NOT NULL,
-    document TEXT NOT NULL,
-    suite TEXT NOT NULL,
-    task TEXT NOT NULL,
-    format TEXT NOT NULL,
-    suite_version TEXT,
-    status TEXT NOT NULL,
-    grade INTEGER CHECK (grade IS NULL OR grade BETWEEN 0 AND 5),
-    message TEXT NOT NULL,
-    stderr TEXT NOT NULL,
-    suite_seconds REAL NOT NULL,
-    total_seconds REAL NOT NULL,
-    scores TEXT NOT NULL,
-    details TEXT NOT NULL,
-    suite_peak_rss_mb REAL,
-    harness_peak_rss_mb REAL,
-    PRIMARY KEY (run_id, corpus, document, suite, task)
-);
 CREATE TABLE IF NOT EXISTS cache (
     key TEXT PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -85,7 +93,7 @@ CREATE TABLE IF NOT EXISTS cache (
     task TEXT NOT NULL,
     parts TEXT NOT NULL
 );
-"""
+""" + _results_table("results")
 
 
 # Columns later schema versions added, in order: an older store gains them in place.
@@ -94,15 +102,8 @@ _ADDED_COLUMNS = (("documents", "features", "TEXT NOT NULL DEFAULT '[]'"),
                   ("results", "suite_peak_rss_mb", "REAL"),
                   ("results", "harness_peak_rss_mb", "REAL"),
                   ("documents", "malformed", "INTEGER"))
-_RESULT_FIELDS = ("corpus", "document", "format", "suite", "suite_version", "task", "status",
-                  "grade", "message", "stderr", "suite_seconds", "total_seconds", "scores",
-                  "details", "suite_peak_rss_mb", "harness_peak_rss_mb")
+_RESULT_FIELDS = tuple(result_columns())
 _RESULT_COLUMNS = ", ".join(_RESULT_FIELDS)
-
-
-def _result(row: tuple) -> JobResult:
-    return JobResult(*row[:12], scores=json.loads(row[12]), details=json.loads(row[13]),
-                     suite_peak_rss_mb=row[14], harness_peak_rss_mb=row[15])
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=30)
+            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -144,8 +146,47 @@ class Store:
                 columns = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
                 if name not in columns:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            self._split_details()
+            self._describe_suites()
             self._db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
                              (SCHEMA_VERSION,))
+
+    def _split_details(self) -> None:
+        """Schema 6: results of an older store are rewritten with typed parts in place of
+        the flat `details` (the table is rebuilt, in the same transaction)."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(results)")}
+        if "details" not in columns:
+            return
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("DROP TABLE IF EXISTS results_v6")
+        self._db.execute(_results_table("results_v6"))
+        old = [c for c in _RESULT_FIELDS if c in columns]
+        rows = []
+        for row in self._db.execute(f"SELECT run_id, {', '.join(old)}, details FROM results"):
+            values = {c: row[c] for c in old}
+            values.update(parts_from_details(json.loads(row["details"] or "{}"), row["task"]))
+            values["scores"] = json.loads(values.get("scores") or "{}")
+            rows.append((row["run_id"], *result_to_row(JobResult(**values)).values()))
+        self._db.executemany(f"INSERT INTO results_v6 (run_id, {_RESULT_COLUMNS}) VALUES "
+                             f"({','.join('?' * (1 + len(_RESULT_FIELDS)))})", rows)
+        self._db.execute("DROP TABLE results")
+        self._db.execute("ALTER TABLE results_v6 RENAME TO results")
+
+    def _describe_suites(self) -> None:
+        """Schema 6: each suite of an older run is told apart as the reference or not, and
+        given its tasks, as the suites' code says at the time of the upgrade."""
+        for row in self._db.execute("SELECT id, suites FROM runs").fetchall():
+            suites = json.loads(row["suites"])
+            if all("is_reference" in info for info in suites.values()):
+                continue
+            for name, info in suites.items():
+                cls = renderers.renderer_class(name)
+                info.setdefault("is_reference", bool(cls and cls.is_reference))
+                info.setdefault("tasks", [t.value for t in Task if cls and t in cls.tasks])
+                info.setdefault("label", getattr(cls, "label", "") or name)
+            self._db.execute("UPDATE runs SET suites=? WHERE id=?",
+                             (json.dumps(suites), row["id"]))
 
     def close(self) -> None:
         self._db.close()
@@ -209,12 +250,10 @@ class Store:
             more.append(("INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?,?,?)",
                          (cache_key, run_id, r.corpus, r.document, r.suite, r.task,
                           json.dumps(cache_parts or {}, default=str))))
-        self._write(f"INSERT OR REPLACE INTO results (run_id, {_RESULT_COLUMNS}) VALUES "
-                    f"({','.join('?' * (1 + len(_RESULT_FIELDS)))})",
-                    (run_id, r.corpus, r.document, r.format, r.suite, r.suite_version, r.task,
-                     r.status, r.grade, r.message, r.stderr, r.suite_seconds, r.total_seconds,
-                     json.dumps(r.scores), json.dumps(r.details), r.suite_peak_rss_mb,
-                     r.harness_peak_rss_mb), *more)
+        row = result_to_row(r)
+        self._write(f"INSERT OR REPLACE INTO results (run_id, {', '.join(row)}) VALUES "
+                    f"(:run_id, {', '.join(':' + name for name in row)})",
+                    {"run_id": run_id, **row}, *more)
 
     def cached(self, key: str) -> tuple[str, JobResult] | None:
         """The run and result a cache key points at, if both are still stored."""
@@ -225,13 +264,12 @@ class Store:
             "r.suite=c.suite AND r.task=c.task WHERE c.key=?", (key,)).fetchone()
         if row is None:
             return None
-        return row[0], _result(row[1:])
+        return row["run_id"], result_from_row(row)
 
     def cache_entries(self) -> list[dict[str, Any]]:
         cursor = self._db.execute("SELECT key, run_id, corpus, document, suite, task, parts "
                                   "FROM cache ORDER BY suite, task, corpus, document")
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        return [dict(row) for row in cursor]
 
     def clear_cache(self, suite: str | None = None) -> int:
         count = len([e for e in self.cache_entries() if suite in (None, e["suite"])])
@@ -245,9 +283,9 @@ class Store:
         """(corpus, document, suite, task) of every result a run holds: what a resumed run
         need not do again. A result the harness itself failed to produce (a full disk, say)
         is the machine's fault, not the document's: it is done again."""
-        return set(self._db.execute(
+        return {tuple(row) for row in self._db.execute(
             "SELECT corpus, document, suite, task FROM results WHERE run_id=? AND "
-            "coalesce(json_extract(details, '$.harness_error'), 0) = 0", (run_id,)).fetchall())
+            "coalesce(json_extract(suite_run, '$.harness_error'), 0) = 0", (run_id,))}
 
     def resume_run(self, run_id: str, settings: dict[str, Any]) -> None:
         self._write("UPDATE runs SET state='running', finished_at=NULL, settings=? WHERE id=?",
@@ -259,8 +297,8 @@ class Store:
 
     def runs(self) -> list[Run]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY started_at, id").fetchall()
-        return [Run(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]))
-                for r in rows]
+        return [Run(**{name: json.loads(r[name]) if name in ("suites", "settings") else r[name]
+                       for name in (f.name for f in dataclasses.fields(Run))}) for r in rows]
 
     def run(self, run_id: str | None = None) -> Run:
         runs = self.runs()
@@ -271,7 +309,7 @@ class Store:
         for run in runs:
             if run.id == run_id:
                 return run
-        raise StoreError(f"no run {run_id!r} in {self.path}; known: "
+        raise UnknownRun(f"no run {run_id!r} in {self.path}; known: "
                          + ", ".join(r.id for r in runs[-5:]))
 
     def documents(self, run_id: str) -> list[dict[str, Any]]:
@@ -279,8 +317,7 @@ class Store:
         the corpus manifest, None for a run made before the store kept it (schema < 5)."""
         cursor = self._db.execute("SELECT * FROM documents WHERE run_id=? ORDER BY corpus, path",
                                   (run_id,))
-        names = [c[0] for c in cursor.description]
-        rows = [dict(zip(names, row)) for row in cursor]
+        rows = [dict(row) for row in cursor]
         for row in rows:
             row["features"] = json.loads(row.get("features") or "[]")
             row["malformed"] = None if row.get("malformed") is None else bool(row["malformed"])
@@ -291,7 +328,7 @@ class Store:
             f"SELECT {_RESULT_COLUMNS} FROM results WHERE run_id=? "
             "ORDER BY corpus, document, suite, task", (run_id,))
         for row in cursor:
-            yield _result(row)
+            yield result_from_row(row)
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -14,8 +14,9 @@ import secrets
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from multiprocessing import resource_tracker
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,22 +24,24 @@ import renderers
 from harness import PIPELINE_VERSION, __version__
 from harness import executors
 from harness.cache import CacheKey, adopt, font_families, fonts_fingerprint
+from harness.config import feature_weights, load_settings
 from harness.corpus import Document, document_key
 from harness.corpus.metadata import hand_tags
 from harness.corpus.properties import (PROPERTIES_VERSION, DocumentProperties,
                                        read_properties, with_hand_tags)
 from harness.executors import Executor
 from harness.errors import NothingToDo, UsageError
-from harness.pipeline import Job, JobResult, result_without_rendering
+from harness.pipeline import Job, result_without_rendering
 from harness.progress import SweepProgress
 from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
+from harness.records import JobResult
 from harness.store import Run, Store
 from renderers.base import Availability, RenderOutcome, Status, Task
 from renderers.memory import DEFAULT_LIMIT_MB
 from renderers.process import SWEEP_VARIABLE, kill_tagged, network_containment
 
-ALL_TASKS = tuple(t.value for t in Task)
+ALL_TASKS = tuple(Task)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class SweepSettings:
     use_cache: bool = True  # reuse a stored result whose inputs are all unchanged
     retry_failed: bool = False  # ... unless it was not `ok`
     resume: bool = True  # continue an unfinished run with the same plan
+    # feature tag -> weight in the recommendation; None: the working folder's settings
+    feature_weights: dict[str, float] | None = None
+    follow_symlinks: bool = False  # documents linking outside their corpus were swept
+    skipped: tuple[str, ...] = ()  # what discovery left alone, "corpus/path: reason"
 
 
 def now_iso() -> str:
@@ -122,20 +129,24 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     os.environ[SWEEP_VARIABLE] = run.id  # inherited by workers and every suite below them
     total = len(done) + len(immediate) + len(reused) + len(jobs)
     if done or reused:
-        print(f"fidelity: {len(done)} result(s) already stored in run {run.id}, "
-              f"{len(reused)} reused from the cache, {len(jobs)} job(s) to run",
+        print("fidelity: " + (f"{len(done)} result(s) already stored in run {run.id}, "
+                              if done else "")
+              + f"{len(reused)} reused from the cache, {len(jobs)} job(s) to run",
               file=sys.stderr)
 
     def record(result: JobResult) -> None:
         key = keys.get((result.corpus, result.document, result.suite, result.task))
         cacheable = key is not None and result.status not in UNCACHED_STATUSES \
-            and not result.details.get("harness_error")
+            and not result.suite_run.harness_error
         store.add_result(run.id, result, key.digest if cacheable else None,
                          key.parts if cacheable else None)
         progress.advance(result)
 
     try:
-        with SweepProgress(total, progress_plain, already_done=len(done)) as progress:
+        earlier = [r for r in store.results(run.id)
+                   if (r.corpus, r.document, r.suite, r.task) in done] if done else []
+        with SweepProgress(total, progress_plain, already_done=len(done),
+                           earlier=earlier) as progress:
             for result in immediate + reused:
                 record(result)
             if jobs:
@@ -154,15 +165,16 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
 
 # Not reused from the cache: a timeout or a crash may be the machine's doing, not the
 # document's, and is tried again on the next run.
-UNCACHED_STATUSES = frozenset({Status.TIMED_OUT.value, Status.CRASHED.value})
+UNCACHED_STATUSES = frozenset({Status.TIMED_OUT, Status.CRASHED})
 
 
 def _options(suite: str, settings: SweepSettings) -> dict[str, object]:
-    """The options that reach a suite, as the cache key sees them."""
+    """The options that reach a suite, as the cache key sees them: the harness's, and the
+    effective value of each option the suite declares."""
     options: dict[str, object] = {"timeout_seconds": settings.timeout_seconds}
-    if suite == "libreoffice":
-        options["libreoffice_mode"] = os.environ.get("FIDELITY_LIBREOFFICE_MODE",
-                                                     "persistent")
+    declared = renderers.renderer_class(suite)
+    if declared is not None:
+        options.update(declared.effective_options())
     return options
 
 
@@ -179,13 +191,14 @@ def _from_cache(store: Store, jobs: list[Job], availability: dict[str, Availabil
                           _options(job.suite, settings))
         keys[(job.document.corpus, job.document.relpath, job.suite, job.task)] = key
         hit = store.cached(key.digest) if settings.use_cache else None
-        if hit is not None and (hit[1].status == Status.OK.value or not settings.retry_failed):
+        if hit is not None and (hit[1].status is Status.OK or not settings.retry_failed):
             run_id, cached = hit
             adopted = adopt(cached, root / run_id, artifacts, job.document,
                             document_key(cached.corpus, cached.document))
             if adopted is not None:
-                adopted.details.setdefault("cached_from", run_id)
-                reused.append(adopted)
+                first = adopted.suite_run.cached_from_run or run_id
+                reused.append(replace(adopted, suite_run=replace(adopted.suite_run,
+                                                                 cached_from_run=first)))
                 continue
         to_run.append(job)
     return reused, to_run, keys
@@ -229,7 +242,7 @@ def _open_run(store: Store, availability: dict[str, Availability], documents: li
               ) -> tuple[Run, set[tuple]]:
     """A new run, or the unfinished run with the same plan, and what that run holds."""
     plan = plan_fingerprint(documents, list(availability), settings)
-    fresh = _new_run(availability, documents, settings, executor, plan)
+    fresh = _new_run(availability, documents, settings, executor, plan, properties)
     for old in reversed(store.runs()):
         stale = old.state == "running" and _coordinator_gone(old)
         if stale and old.settings.get("plan") != plan:
@@ -246,17 +259,47 @@ def _open_run(store: Store, availability: dict[str, Availability], documents: li
     return fresh, set()
 
 
+def suite_facts(name: str, availability: Availability) -> dict[str, object]:
+    """What the report needs to know of a suite, kept in the run so that the store alone
+    gives the same report anywhere, whatever the suites' code says later."""
+    cls = renderers.renderer_class(name)
+    return {"version": availability.version, "available": availability.available,
+            "reason": availability.reason, "label": getattr(cls, "label", "") or name,
+            "is_reference": bool(cls and cls.is_reference),
+            "tasks": [t.value for t in Task if cls and t in cls.tasks]}
+
+
+def run_feature_weights(documents: list[Document],
+                        properties: dict[tuple[str, str], DocumentProperties],
+                        configured: dict[str, float] | None) -> dict[str, object]:
+    """The weights the recommendation gives features: those configured (kept so the report
+    does not read the folder it is built in), and the effective ones over the documents
+    counted (malformed ones are not)."""
+    counted = [d for d in documents if not d.malformed]
+    tags = Counter(t for d in counted for t in set(properties[(d.corpus, d.relpath)].features
+                                                    if (d.corpus, d.relpath) in properties
+                                                    else ()))
+    return {"configured": dict(configured or {}),
+            "effective": feature_weights(dict(tags), len(counted), configured)}
+
+
 def _new_run(availability: dict[str, Availability], documents: list[Document],
-             settings: SweepSettings, executor: Executor, plan: str) -> Run:
+             settings: SweepSettings, executor: Executor, plan: str,
+             properties: dict[tuple[str, str], DocumentProperties] | None = None) -> Run:
+    configured = (settings.feature_weights if settings.feature_weights is not None
+                  else load_settings().get("feature_weights"))
     return Run(
         id=new_run_id(), started_at=now_iso(), finished_at=None, state="running",
         harness_version=__version__, pipeline_version=PIPELINE_VERSION,
-        suites={n: {"version": a.version, "available": a.available, "reason": a.reason}
-                for n, a in availability.items()},
-        settings={"jobs": settings.jobs, "timeout_seconds": settings.timeout_seconds,
+        suites={n: suite_facts(n, a) for n, a in availability.items()},
+        settings={"feature_weights": run_feature_weights(documents, properties or {},
+                                                         configured),
+                  ""jobs": settings.jobs, "timeout_seconds": settings.timeout_seconds,
                   "memory_limit_mb": settings.memory_limit_mb, "tasks": list(settings.tasks),
                   "rasteriser": get_rasteriser().settings(settings.dpi).__dict__,
                   "corpora": sorted({str(d.root) for d in documents}),
+                  "follow_symlinks": settings.follow_symlinks,
+                  "skipped": list(settings.skipped),
                   "plan": plan, **executor.describe(),
                   "coordinator": {"host": platform.node(), "pid": os.getpid()},
                   "fonts": fonts_fingerprint(), "font_families": font_families(),
@@ -279,12 +322,15 @@ def _plan(documents: list[Document], availability: dict[str, Availability],
         for name, renderer in suite_renderers.items():
             a = availability[name]
             for task in settings.tasks:
-                if Task(task) not in renderer.tasks:
+                task = Task(task)
+                if task not in renderer.tasks:
                     continue
                 if not a.available:
                     outcome = RenderOutcome(Status.UNAVAILABLE, a.reason or "unavailable", 0.0)
+                elif doc.refused:  # never given to a suite (harness.corpus.discover)
+                    outcome = RenderOutcome(Status.UNSUPPORTED, doc.refused, 0.0)
                 else:
-                    outcome = renderer.refusal(doc.path, Task(task))
+                    outcome = renderer.refusal(doc.path, task)
                     if outcome is None:
                         jobs.append(Job(doc, name, artifacts, scratch,
                                         settings.timeout_seconds, settings.dpi, task,
