@@ -179,7 +179,8 @@ def calibrate(
     os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "oneshot")
     if suite not in renderers.names():
         raise UsageError(f"unknown suite {suite}; known: {', '.join(renderers.names())}")
-    documents = [d for d in discover(corpus or [DEFAULT_CORPUS], None) if d.reference_pdf]
+    documents = [d for d in discover(corpus or [DEFAULT_CORPUS], None)
+                 if d.reference_pdf and not d.refused]
     documents = documents[:limit] if limit else documents
     if not documents:
         raise NothingToDo("no document with a Microsoft reference PDF (<stem>.reference.pdf)")

@@ -16,6 +16,7 @@ from rich.table import Table
 import renderers
 from harness.cli import DEFAULT_CORPUS, DEFAULT_OUT, _store_path, app
 from harness.corpus import discover
+from harness.corpus.discover import scan
 from harness.errors import UsageError
 from harness.report import build_report
 from harness.report.analysis import matrix
@@ -75,6 +76,10 @@ def run(
         min=0, max=5, help="JUnit failure below this grade. Default: 3.")] = None,
     report: Annotated[bool, typer.Option(
         "--report/--no-report", help="Build the HTML report after the sweep.")] = True,
+    follow_symlinks: Annotated[bool, typer.Option(
+        help="Sweep documents that are symlinks to files outside the corpus folder, and "
+             "walk symlinked folders outside it; by default they are refused, unread.")]
+        = False,
 ) -> None:
     """Render every document with every chosen suite, compare, grade, store and report.
     Exit 1 when a result regressed since the suite's previous run."""
@@ -94,7 +99,8 @@ def run(
         raise UsageError(f"unknown LibreOffice mode {libreoffice_mode}; known: "
                          f"{', '.join(MODES)}")
     os.environ["FIDELITY_LIBREOFFICE_MODE"] = libreoffice_mode  # read by the workers
-    documents = discover(roots, limit or chosen.get("limit"))
+    found = scan(roots, limit or chosen.get("limit"), follow_symlinks=follow_symlinks)
+    documents = found.documents
     # Every known suite by default: one that is not installed here stands in the matrix as
     # `unavailable`, with its reason, rather than silently missing.
     suites = suite or chosen.get("suites") or renderers.names()
@@ -107,7 +113,8 @@ def run(
         memory_limit_mb=_memory_limit(memory_limit_mb, chosen),
         tasks=tasks, use_cache=chosen.get("use_cache", True) if cache is None else cache,
         retry_failed=(chosen.get("retry_failed", False) if retry_failed is None
-                      else retry_failed), resume=not fresh)
+                      else retry_failed), resume=not fresh, follow_symlinks=follow_symlinks,
+        skipped=tuple(s.line() for s in found.skipped))
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} worker(s)"
     print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
           f"({', '.join(suites)}) x task(s) {', '.join(tasks)}, {where}"
@@ -117,6 +124,8 @@ def run(
         if report:
             written = build_report(db, finished.id, out)
         _print_summary(db, finished.id)
+        for line in finished.settings.get("skipped") or ():
+            print(f"skipped: {line}")
         _write_ci_outputs(db, finished.id, out, junit or chosen.get("junit"),
                           jsonl or chosen.get("jsonl"),
                           fail_below if fail_below is not None
@@ -283,7 +292,7 @@ def bench_command(
     from harness.bench import bench
 
     roots = corpus or [DEFAULT_CORPUS]
-    documents = discover(roots, limit)
+    documents = [d for d in discover(roots, limit) if not d.refused]
     workers = jobs or os.cpu_count() or 1
     os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "persistent")
     figures = bench(documents, roots, limit, workers, timeout, dask,

@@ -40,7 +40,8 @@ def swept(tmp_path_factory):
             reference = source.with_name(source.stem + ".reference.pdf")
             (golden / reference.name).symlink_to(reference)
         corpora += [golden, SHARED / "_malformed"]
-    args = ["run", "--out", str(base / "reports"), "--jobs", "2", "--timeout", "120"]
+    args = ["run", "--out", str(base / "reports"), "--jobs", "2", "--timeout", "120",
+            "--follow-symlinks"]  # the golden slice links outside its folder
     for corpus in corpora:
         args += ["--corpus", str(corpus)]
     sweep = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, text=True,
@@ -190,7 +191,7 @@ def test_legacy_text_is_measured_but_never_graded(tmp_path):
     corpus.mkdir()
     (corpus / "SampleShow.ppt").symlink_to(SHARED / "apache-poi" / "SampleShow.ppt")
     result = _run("run", "--corpus", str(corpus), "--out", str(tmp_path / "r"), "--jobs", "1",
-                  "--suite", "libreoffice", "--task", "show")
+                  "--suite", "libreoffice", "--task", "show", "--follow-symlinks")
     assert result.returncode == 0, result.stderr[-2000:]
     [r] = json.loads((tmp_path / "r" / "latest" / "results.json").read_text())["results"]
     assert "text_recall" not in r["scores"] and "text_recall_lossy_reader" in r["scores"]
