@@ -24,11 +24,15 @@ from harness.agreement import write_json as write_agreement
 from harness.config import load_settings
 from harness.history import history
 from harness.pipeline import TASK_SHOW, JobResult
-from harness.report.analysis import (GRADES, ROBUSTNESS_STATUSES, distribution, failures,
-                                     feature_matrix, malformed_documents, matrix, robustness,
-                                     row_label, set_apart, shown_labels, trend, worst)
+from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distribution,
+                                     failures, feature_matrix, malformed_documents, matrix,
+                                     robustness, row_label, set_apart, shown_labels, worst)
+from harness.report.charts import TrendLine, trend_chart
+from harness.report.explain import SIGNALS, limit_explained, rubric, score_rows
 from harness.report.exports import write_csv, write_json
-from harness.report.recommend import TASKS, recommend, run_weights
+from harness.report.recommend import (FAILING, TASKS, is_reference, recommend,
+                                      run_weights)
+from harness.report.verdict import MIN_DOCUMENTS, suite_name, verdicts
 from harness.store import Run, Store
 from harness.sweep import artifacts_root
 from renderers.base import Status, Task
@@ -71,8 +75,10 @@ class Links:
 
     def page(self, kind: str, key: str = "") -> str:
         if self.single:
-            return {"index": "#overview", "history": "#history"}.get(kind, f"#{kind}-{key}")
+            return {"index": "#overview", "history": "#history",
+                    "method": "#method"}.get(kind, f"#{kind}-{key}")
         return {"index": f"{self.root}index.html", "history": f"{self.root}history.html",
+                "method": f"{self.root}method.html",
                 "document": f"{self.root}documents/{key}.html",
                 "suite": f"{self.root}suites/{_slug(key)}.html"}[kind]
 
@@ -124,6 +130,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
 
     write("index.html", "index.html", "")
     write("history.html", "history.html", "")
+    write("method.html", "method.html", "")
     for suite in context["suite_pages"]:
         write(f"suites/{_slug(suite['name'])}.html", "suite.html", "../", suite=suite)
     for doc in documents:
@@ -162,7 +169,15 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     recommendations = recommend(counted, features, overrides)
     weights = run_weights(features, overrides)
     missing_images = sum(1 for rel in _images(results) if not (artifacts / rel).is_file())
+    counted_documents = [d for d in documents
+                         if not malformed or (d["corpus"], d["path"]) not in malformed]
     return {
+        "verdicts": verdicts(recommendations, counted_documents, run.suites,
+                             {key: c.mean for key, c in cells.items()}),
+        "min_documents": MIN_DOCUMENTS, "suite_name": suite_name, "is_reference": is_reference,
+        "per_format": _per_format(counted, features, formats, labels, counted_documents),
+        "signals_explained": SIGNALS, "limit_explained": limit_explained,
+        "score_rows": score_rows, "rubric": rubric(),
         "run": run, "documents": documents, "by_doc": by_doc, "formats": formats,
         "cells": cells, "labels": labels, "suites": suites,
         "not_run": sorted(set(suites) - set(labels)),
@@ -186,6 +201,31 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     }
 
 
+def _per_format(results: list[JobResult], features: dict[tuple[str, str], list[str]],
+                formats: list[str], labels: list[str], documents: list[dict],
+                ) -> dict[str, dict[str, Any]]:
+    """Per format, only the suites (tasks) that ran on it as columns, the others named apart
+    (what they did instead), and its own suite × feature matrix: a table that fits the
+    screen instead of one column per suite and task of the whole run."""
+    out = {}
+    for fmt in formats:
+        own = [r for r in results if r.format == fmt]
+        _, _, cells = matrix(own)
+        ran = [label for label in labels if (label, fmt) in cells and cells[(label, fmt)].ran]
+        keys = {(d["corpus"], d["path"]) for d in documents if d["format"] == fmt}
+        counts, feature_cells = feature_matrix(
+            own, {k: v for k, v in features.items() if k in keys})
+        out[fmt] = {
+            "labels": ran,
+            "not_run": {label: cells[(label, fmt)].statuses for label in labels
+                        if (label, fmt) in cells and label not in ran},
+            "features": [f for f in counts if any(feature_cells.get((lab, f)) for lab in ran)],
+            "feature_documents": counts, "feature_cells": feature_cells,
+            "documents": [d for d in documents if d["format"] == fmt],
+        }
+    return out
+
+
 def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
     pages = []
     for name in sorted({r.suite for r in results} | set(run.suites)):
@@ -200,32 +240,59 @@ def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
 
 
 def _history(store: Store, run: Run) -> dict[str, Any]:
+    """The trend of each suite (task) per format across complete runs up to this one, and
+    what changed since the previous run. Each line is over the same documents in every run
+    it has a point in (those it ran on each time), a failure counting 0, so a line moves
+    because results changed, not because the corpus did."""
     runs = store.runs()
     complete = [r for r in runs if r.state == "complete" or r.id == run.id]
     complete = complete[:[r.id for r in complete].index(run.id) + 1][-TREND_RUNS:]
-    run_ids, series = trend([(r, set_apart(store.results(r.id),
-                                           malformed_documents(store.documents(r.id)))[0])
-                             for r in complete])
-    started = {r.id: r.started_at for r in complete}
-    return {"runs": [(rid, started[rid]) for rid in run_ids], "series": series,
-            "changes": history(store, run.id), "sparkline": _sparkline}
+    per_run = [set_apart(store.results(r.id), malformed_documents(store.documents(r.id)))[0]
+               for r in complete]
+    values: dict[tuple[str, str], list[dict[tuple[str, str], float]]] = defaultdict(
+        lambda: [{} for _ in complete])
+    failed: dict[tuple[str, str], list[set[tuple[str, str]]]] = defaultdict(
+        lambda: [set() for _ in complete])
+    for i, results in enumerate(per_run):
+        for r in results:
+            key, doc = (row_label(r), r.format), (r.corpus, r.document)
+            if r.grade is not None:
+                values[key][i][doc] = float(r.grade)
+            elif r.status in FAILING - {Status.UNSUPPORTED.value}:
+                values[key][i][doc] = 0.0
+                failed[key][i].add(doc)
+    formats: dict[str, list[TrendLine]] = defaultdict(list)
+    for (label, fmt), by_run in sorted(values.items()):
+        present = [docs for docs in by_run if docs]
+        same = set.intersection(*(set(docs) for docs in present)) or set(by_run[-1])
+        line = TrendLine(label, len(same), [
+            round(sum(docs[d] for d in same) / len(same), 2)
+            if docs and same <= set(docs) else None for docs in by_run], [
+            len(same & failed[(label, fmt)][i])
+            if docs and same <= set(docs) else None for i, docs in enumerate(by_run)])
+        formats[fmt].append(line)
+    dates = [r.started_at[:16].replace("T", " ") for r in complete]
+    return {
+        "runs": [(r.id, r.started_at) for r in reversed(complete)],  # newest first
+        "formats": {fmt: {"chart": trend_chart(fmt, [d[5:] for d in dates], lines)
+                          if len(complete) > 1 else "",
+                          "lines": lines} for fmt, lines in sorted(formats.items())},
+        "changes": history(store, run.id)}
 
 
-def _sparkline(values: list[float | None], width: int = 120, height: int = 24) -> str:
-    """SVG polyline points for grades 0–5 (gaps skipped)."""
-    if len(values) < 2:
-        return ""
-    step = width / (len(values) - 1)
-    return " ".join(f"{i * step:.1f},{height - v / 5 * height:.1f}"
-                    for i, v in enumerate(values) if v is not None)
 
 
 def _page_rows(results: dict[str, JobResult]) -> list[dict[str, Any]]:
-    """Rows of the side-by-side view: the reference page, then each suite's page."""
-    results = {name: r for name, r in results.items() if r.task == TASK_SHOW}
+    """Rows of the side-by-side view: the reference page, then each suite's page; no column
+    for a suite that rendered nothing (format not opened, not installed), nor for the
+    reference suite beside the reference itself."""
     reference = next((r.details.get("reference_pages") for r in results.values()
-                      if r.details.get("reference_pages")), [])
+                      if r.task == TASK_SHOW and r.details.get("reference_pages")), [])
+    results = {name: r for name, r in results.items() if r.task == TASK_SHOW
+               and r.status not in NOT_RUN and not (reference and is_reference(r.suite))}
     longest = max([len(reference)] + [len(r.details.get("pages", [])) for r in results.values()])
+    if not longest:
+        return []
     rows = []
     for i in range(longest):
         rows.append({

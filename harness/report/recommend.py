@@ -82,7 +82,7 @@ class Recommendation:
         return "no clear winner between " + ", ".join(self.tied)
 
 
-def _is_reference(suite: str) -> bool:
+def is_reference(suite: str) -> bool:
     cls = renderers.renderer_class(suite)
     return bool(cls and cls.is_reference)
 
@@ -98,7 +98,7 @@ def _values(results: list[JobResult]) -> dict[str, dict[tuple[str, str], float]]
     """suite -> document -> value (mean over the user's tasks, failures 0)."""
     collected: dict[str, dict[tuple[str, str], list[float]]] = {}
     for r in results:
-        if r.task not in TASKS or _is_reference(r.suite):
+        if r.task not in TASKS or is_reference(r.suite):
             continue
         per_doc = collected.setdefault(r.suite, {})
         key = (r.corpus, r.document)
@@ -128,7 +128,7 @@ def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str
         docs = sorted({(r.corpus, r.document) for r in of_format})
         statuses: dict[str, set[str]] = {}
         for r in of_format:
-            if r.task in TASKS and not _is_reference(r.suite):
+            if r.task in TASKS and not is_reference(r.suite):
                 statuses.setdefault(r.suite, set()).add(r.status)
         not_opening = sorted(s for s, st in statuses.items()
                              if st <= {Status.UNSUPPORTED.value})

@@ -1,6 +1,7 @@
-// The report's only script: the overlay switch, and the grade picker's export. It reads no
-// document text into markup and fetches nothing; without it the overlays stay one click
-// away as links (the picker needs it: it only ever builds a file for the reader to save).
+// The report's only script: the overlay switch, the page size, and the grade picker's
+// export. It reads no document text into markup and fetches nothing; without it the
+// overlays stay one click away as links (the picker needs it: it only ever builds a file
+// for the reader to save).
 (function () {
   "use strict";
   document.querySelectorAll(".overlay-switch").forEach(function (box) {
@@ -16,6 +17,20 @@
           img.classList.toggle("overlaid", box.checked && !!img.dataset.overlay);
         }
       });
+    });
+  });
+
+  // Page size: one slider per document sets the width of every page image; a click on a
+  // page shows it at full width and a second click shrinks it back.
+  document.querySelectorAll(".page-zoom").forEach(function (slider) {
+    var scope = slider.closest("section") || document.body;
+    slider.addEventListener("input", function () {
+      scope.style.setProperty("--page-width", slider.value + "px");
+    });
+  });
+  document.querySelectorAll("table.pages img.page-image").forEach(function (img) {
+    img.addEventListener("click", function () {
+      img.classList.toggle("enlarged");
     });
   });
 
