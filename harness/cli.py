@@ -113,7 +113,7 @@ def compare(
     from harness.compare.documents import compare_renderings, write_diffs
     from harness.compare.inputs import prepare
 
-    os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "oneshot")  # one document: no listener
+    renderers.use_one_off_defaults()  # one document: nothing to keep warm
     with tempfile.TemporaryDirectory(prefix="fidelity-compare-") as scratch:
         ref, asked = prepare(reference, suite, Path(scratch) / "reference", dpi, timeout)
         cand, _ = prepare(candidate, suite, Path(scratch) / "candidate", dpi, timeout)
@@ -176,7 +176,7 @@ def calibrate(
     from harness.compare.calibrate import calibrate as run_calibration
     from harness.errors import NothingToDo
 
-    os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "oneshot")
+    renderers.use_one_off_defaults()
     if suite not in renderers.names():
         raise UsageError(f"unknown suite {suite}; known: {', '.join(renderers.names())}")
     documents = [d for d in discover(corpus or [DEFAULT_CORPUS], None)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -22,10 +23,37 @@ from harness.report import build_report
 from harness.report.analysis import matrix
 from harness.store import Store
 from harness.sweep import ALL_TASKS, SweepSettings, sweep
-from renderers.libreoffice import MODES
+from renderers.base import option_key
 from renderers.memory import DEFAULT_LIMIT_MB
 
+def _with_suite_options(command):
+    """The command with one ``--SUITE-OPTION`` per option a suite declares
+    (``--libreoffice-mode``), handed to it in ``**suite_options``."""
+    signature = inspect.signature(command, eval_str=True)
+    declared = [inspect.Parameter(
+        option_key(suite, option), inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[Optional[str], typer.Option(
+            help=f"{option.help} One of {', '.join(option.choices)}; default "
+                 f"{option.default}.")]) for suite, option in renderers.options()]
+    kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    command.__signature__ = signature.replace(parameters=kept + declared)
+    return command
+
+
+def _use_suite_options(given: dict[str, Optional[str]], chosen: dict) -> None:
+    """Each declared suite option, from the command line, else the profile, else its
+    default, set in the environment the workers inherit."""
+    for suite, option in renderers.options():
+        key = option_key(suite, option)
+        value = given.get(key) or chosen.get(key) or option.default
+        if value not in option.choices:
+            raise UsageError(f"unknown {suite} {option.name} {value}; known: "
+                             f"{', '.join(option.choices)}")
+        os.environ[option.variable] = value  # read by the workers
+
+
 @app.command()
+@_with_suite_options
 def run(
     corpus: Annotated[Optional[list[Path]], typer.Option(
         help="Corpus folder; repeat for several. Default: the built-in corpus.")] = None,
@@ -49,10 +77,6 @@ def run(
         = None,
     task: Annotated[Optional[list[str]], typer.Option(
         help="Task: show, save, save-odf, save-recalc; repeat for several. Default: all.")]
-        = None,
-    libreoffice_mode: Annotated[Optional[str], typer.Option(
-        help="LibreOffice driven by a persistent UNO listener per worker (falls back to the "
-             "command line when it cannot start), or one command per document (oneshot).")]
         = None,
     profile: Annotated[Optional[str], typer.Option(
         help="Settings profile: quick, nightly, ci, or one of [tool.fidelity.profiles]. "
@@ -80,6 +104,7 @@ def run(
         help="Sweep documents that are symlinks to files outside the corpus folder, and "
              "walk symlinked folders outside it; by default they are refused, unread.")]
         = False,
+    **suite_options: Optional[str],
 ) -> None:
     """Render every document with every chosen suite, compare, grade, store and report.
     Exit 1 when a result regressed since the suite's previous run."""
@@ -94,11 +119,7 @@ def run(
     unknown = [t for t in tasks if t not in ALL_TASKS]
     if unknown:
         raise UsageError(f"unknown task {', '.join(unknown)}; known: {', '.join(ALL_TASKS)}")
-    libreoffice_mode = libreoffice_mode or chosen.get("libreoffice_mode", "persistent")
-    if libreoffice_mode not in MODES:
-        raise UsageError(f"unknown LibreOffice mode {libreoffice_mode}; known: "
-                         f"{', '.join(MODES)}")
-    os.environ["FIDELITY_LIBREOFFICE_MODE"] = libreoffice_mode  # read by the workers
+    _use_suite_options(suite_options, chosen)
     found = scan(roots, limit or chosen.get("limit"), follow_symlinks=follow_symlinks)
     documents = found.documents
     # Every known suite by default: one that is not installed here stands in the matrix as
@@ -294,7 +315,7 @@ def bench_command(
     roots = corpus or [DEFAULT_CORPUS]
     documents = [d for d in discover(roots, limit) if not d.refused]
     workers = jobs or os.cpu_count() or 1
-    os.environ.setdefault("FIDELITY_LIBREOFFICE_MODE", "persistent")
+    renderers.use_defaults()
     figures = bench(documents, roots, limit, workers, timeout, dask,
                     say=lambda line: print(line, file=sys.stderr, flush=True))
     if as_json:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from pathlib import Path
 
-from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
+from renderers.base import (Availability, Renderer, RenderOutcome, Status, SuiteOption, Task,
+                            option_key)
+from renderers.process import HARNESS_VARIABLES
 
 _REGISTRY: dict[str, type[Renderer]] = {}
 _INFRASTRUCTURE = {"base", "command", "process", "output", "uno_listener", "wps_driver"}
@@ -43,5 +46,34 @@ def get(name: str, scratch_dir: Path | None = None) -> Renderer:
     return _REGISTRY[name](scratch_dir=scratch_dir)
 
 
-__all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "Task", "get", "names", "register",
-           "renderer_class"]
+def options() -> list[tuple[str, SuiteOption]]:
+    """Every registered suite's declared options, with the suite's name."""
+    _load_all()
+    return [(name, option) for name in sorted(_REGISTRY) for option in _REGISTRY[name].options]
+
+
+def environment() -> tuple[str, ...]:
+    """Every environment variable a job reads: the harness's own and each suite's. A remote
+    worker is given exactly these, as the coordinator has them."""
+    _load_all()
+    return tuple(dict.fromkeys((*HARNESS_VARIABLES, *(
+        v for name in sorted(_REGISTRY) for v in _REGISTRY[name].variables()))))
+
+
+def use_one_off_defaults() -> None:
+    """For a command that renders a document or two with no worker to keep warm: each
+    option's one-off value, unless the environment already chose."""
+    for _, option in options():
+        if option.one_off is not None:
+            os.environ.setdefault(option.variable, option.one_off)
+
+
+def use_defaults() -> None:
+    """Each option's default made explicit in the environment, unless already chosen."""
+    for _, option in options():
+        os.environ.setdefault(option.variable, option.default)
+
+
+__all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "SuiteOption", "Task",
+           "environment", "get", "names", "option_key", "options", "register", "renderer_class",
+           "use_defaults", "use_one_off_defaults"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.formats import WORD, extensions
 from renderers import register
 from renderers.base import Task
 from renderers.command import CommandLineRenderer
@@ -16,7 +17,7 @@ _EXPORTERS = {Task.SHOW: "pdf", Task.SAVE: "docx", Task.SAVE_ODF: "odt"}
 class AbiWord(CommandLineRenderer):
     name = "abiword"
     label = "AbiWord"
-    formats = frozenset({"doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt"})
+    formats = extensions(WORD)
     executables = ("abiword",)
     override_variable = "FIDELITY_ABIWORD"
     install_hint = "Debian: apt-get install abiword"

@@ -2,69 +2,41 @@
 
 from __future__ import annotations
 
-import enum
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-
-class Status(str, enum.Enum):
-    """How a suite's attempt on one document ended. Only ``ok`` carries a grade."""
-
-    OK = "ok"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    CRASHED = "crashed"
-    EMPTY = "empty"
-    UNSUPPORTED = "unsupported"
-    UNAVAILABLE = "unavailable"
-
-
-class Task(str, enum.Enum):
-    """What a suite is asked to do with a document.
-
-    ``show`` is what a user sees on opening it (a PDF); ``save`` is what a recipient gets
-    back when the user saves it in Microsoft's format (legacy binaries become OOXML);
-    ``save-odf`` is the same saved as OpenDocument; ``save-recalc`` (workbooks only) is the
-    save after the suite recalculated every formula, which most suites do not do on load.
-    """
-
-    SHOW = "show"
-    SAVE = "save"
-    SAVE_ODF = "save-odf"
-    SAVE_RECALC = "save-recalc"
-
-
-# Document families: every input extension belongs to one, and a family fixes what a save
-# produces.
-FAMILIES = {
-    "word": {"doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt"},
-    "cell": {"xls", "xlsx", "xlsm", "xlt", "xltx", "xltm", "ods", "csv"},
-    "slide": {"ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx", "odp"},
-}
-TARGETS = {
-    Task.SAVE: {"word": "docx", "cell": "xlsx", "slide": "pptx"},
-    Task.SAVE_ODF: {"word": "odt", "cell": "ods", "slide": "odp"},
-    Task.SAVE_RECALC: {"cell": "xlsx"},
-}
+from harness import formats as format_table
+# The outcome words live with the records every stage shares; imported from here too.
+from harness.records import Status, Task  # noqa: F401
 
 
 def family(extension: str) -> str | None:
-    """``word``, ``cell`` or ``slide`` for an input extension, None for anything else."""
-    extension = extension.lower().lstrip(".")
-    for name, members in FAMILIES.items():
-        if extension in members:
-            return name
-    return None
+    """``word``, ``spreadsheet`` or ``presentation`` for an input extension, None otherwise."""
+    return format_table.family(extension)
 
 
 def target_extension(task: Task, source_extension: str) -> str | None:
     """The extension a task writes for a source, or None when the task has no target."""
-    if task is Task.SHOW:
-        return "pdf"
-    kind = family(source_extension)
-    return TARGETS[task].get(kind) if kind else None
+    return format_table.target_extension(Task(task).value, source_extension)
+
+
+@dataclass(frozen=True)
+class SuiteOption:
+    """A setting a suite reads, declared so the harness can offer it (``fidelity run
+    --SUITE-NAME VALUE``, a profile's ``SUITE_NAME``), carry it to workers in ``variable``
+    and put its effective value in the cache key (as ``SUITE_NAME``)."""
+
+    name: str
+    help: str
+    choices: tuple[str, ...]
+    default: str
+    variable: str
+    # For commands that render a document or two and keep no worker warm (compare,
+    # calibrate): the value used when the environment says nothing.
+    one_off: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +63,16 @@ class RenderOutcome:
     warnings: tuple[str, ...] = ()  # output kept but something was lost on the way
 
 
+def option_key(suite: str, option: SuiteOption) -> str:
+    """The name an option goes by in a profile and in the cache key: ``libreoffice_mode``."""
+    return f"{suite}_{option.name}".replace("-", "_")
+
+
 class Renderer:
-    """A suite behind the harness. Subclasses set ``name``, ``formats`` and ``tasks``,
-    implement ``availability`` and ``convert``, and call ``renderers.register``.
+    """A suite behind the harness. Subclasses set ``name``, ``formats`` and ``tasks``
+    (``options`` and ``environment`` for what they read from the environment), implement
+    ``availability`` and ``convert`` (``close`` when they keep something running), and call
+    ``renderers.register``. ``with renderers.get(name) as suite:`` closes it at the end.
 
     ``convert`` never raises for a problem of the document or the suite: those are outcomes.
     Every call runs in its own process group, writes into its own ``workdir`` and is killed
@@ -106,9 +85,35 @@ class Renderer:
     tasks: ClassVar[frozenset[Task]] = frozenset({Task.SHOW, Task.SAVE, Task.SAVE_ODF})
     # True for a renderer whose PDFs are the reference other suites are compared with.
     is_reference: ClassVar[bool] = False
+    # Settings the suite reads from the environment, offered by the CLI and in the cache key.
+    options: ClassVar[tuple[SuiteOption, ...]] = ()
+    # Every other environment variable the suite reads (executable overrides, versions,
+    # servers): a remote worker is given exactly these, and the options' variables.
+    environment: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         self.scratch_dir = Path(scratch_dir) if scratch_dir else Path(tempfile.gettempdir())
+
+    @classmethod
+    def variables(cls) -> tuple[str, ...]:
+        """Every environment variable this suite reads."""
+        return tuple(dict.fromkeys((*cls.environment, *(o.variable for o in cls.options))))
+
+    @classmethod
+    def effective_options(cls) -> dict[str, str]:
+        """Each option's value as a job will see it, keyed ``SUITE_NAME`` (the cache key's
+        words: a change of any of them is a different rendering)."""
+        return {option_key(cls.name, o): os.environ.get(o.variable, o.default)
+                for o in cls.options}
+
+    def close(self) -> None:
+        """Stop whatever the suite keeps running between jobs; a no-op for most suites."""
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def availability(self) -> Availability:
         raise NotImplementedError
@@ -124,11 +129,6 @@ class Renderer:
 
     def show(self, document: Path, workdir: Path, timeout_seconds: float) -> RenderOutcome:
         return self.run(document, Task.SHOW, workdir, timeout_seconds)
-
-    def save_back(self, document: Path, workdir: Path, timeout_seconds: float,
-                  odf: bool = False) -> RenderOutcome:
-        task = Task.SAVE_ODF if odf else Task.SAVE
-        return self.run(document, task, workdir, timeout_seconds)
 
     def run(self, document: Path, task: Task, workdir: Path,
             timeout_seconds: float) -> RenderOutcome:

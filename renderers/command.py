@@ -59,6 +59,11 @@ class CommandLineRenderer(Renderer):
     version_pattern: ClassVar[str] = r"(\d+(?:\.\d+)+)"
     install_hint: ClassVar[str] = ""
 
+    @classmethod
+    def variables(cls) -> tuple[str, ...]:
+        own = (cls.override_variable,) if cls.override_variable else ()
+        return tuple(dict.fromkeys((*own, *super().variables())))
+
     def find(self) -> str | None:
         override = os.environ.get(self.override_variable) if self.override_variable else None
         if override:

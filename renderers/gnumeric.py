@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.formats import SPREADSHEET, extensions
 from renderers import register
 from renderers.base import Task
 from renderers.command import CommandLineRenderer
@@ -16,7 +17,7 @@ _EXPORTERS = {Task.SHOW: "Gnumeric_pdf:pdf_assistant", Task.SAVE: "Gnumeric_Exce
 class Gnumeric(CommandLineRenderer):
     name = "gnumeric"
     label = "Gnumeric"
-    formats = frozenset({"xls", "xlsx", "xlsm", "xltx", "xltm", "ods", "csv"})
+    formats = extensions(SPREADSHEET, without=frozenset({"xlt"}))
     executables = ("ssconvert",)
     override_variable = "FIDELITY_SSCONVERT"
     version_pattern = r"version '([\d.]+)'"

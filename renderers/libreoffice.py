@@ -4,8 +4,9 @@ Each worker process gets a private profile (two soffice instances sharing a prof
 each other), with macros disabled before the first start. Each job gets a private output
 folder, so two documents with the same stem never overwrite each other.
 
-``FIDELITY_LIBREOFFICE_MODE`` chooses ``persistent`` (the default: one listener per worker,
-falling back to the command line when it cannot start) or ``oneshot``.
+``FIDELITY_LIBREOFFICE_MODE`` (the option ``mode``: ``fidelity run --libreoffice-mode``)
+chooses ``persistent`` (the default: one listener per worker, falling back to the command
+line when it cannot start) or ``oneshot``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from renderers import register
-from renderers.base import TARGETS, Availability, Renderer, RenderOutcome, Status, Task, family
+from harness.formats import PRESENTATION, SAVE_TARGETS, SPREADSHEET, WORD, extensions
+from renderers.base import (Availability, Renderer, RenderOutcome, Status, SuiteOption, Task,
+                            family)
 from renderers.command import command_version
 from renderers.output import classify, finish
 from renderers.process import run_in_group
@@ -39,15 +42,13 @@ _PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 </oor:items>
 """
 
-FORMATS = frozenset({
-    "doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt",
-    "xls", "xlsx", "xlsm", "xlt", "xltx", "xltm", "ods",
-    "ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx", "odp",
-})
+FORMATS = extensions(without=frozenset({"csv"}))
+SOFFICE_VARIABLE = "FIDELITY_SOFFICE"
+MODE_VARIABLE = "FIDELITY_LIBREOFFICE_MODE"
 
 
 def find_soffice() -> str | None:
-    override = os.environ.get("FIDELITY_SOFFICE")
+    override = os.environ.get(SOFFICE_VARIABLE)
     if override:
         return override if os.access(override, os.X_OK) else None
     for candidate in _CANDIDATES:
@@ -58,18 +59,23 @@ def find_soffice() -> str | None:
 
 
 MODES = ("persistent", "oneshot")
+MODE = SuiteOption(
+    "mode", "LibreOffice driven by a persistent UNO listener per worker (falls back to the "
+    "command line when it cannot start), or one command per document (oneshot).",
+    MODES, "persistent", MODE_VARIABLE, one_off="oneshot")  # one document: no listener
 RESTART_AFTER_DOCUMENTS = 200
 
 # PDF like Microsoft's: no notes pages, hidden slides left out.
 _PDF_DATA = {"ExportNotesPages": False, "ExportHiddenSlides": False}
 _FILTERS: dict[Task, dict[str, tuple[str, dict]]] = {
-    Task.SHOW: {"word": ("writer_pdf_Export", _PDF_DATA), "cell": ("calc_pdf_Export", _PDF_DATA),
-                "slide": ("impress_pdf_Export", _PDF_DATA),
+    Task.SHOW: {WORD: ("writer_pdf_Export", _PDF_DATA), SPREADSHEET: ("calc_pdf_Export", _PDF_DATA),
+                PRESENTATION: ("impress_pdf_Export", _PDF_DATA),
                 "draw": ("draw_pdf_Export", _PDF_DATA)},
-    Task.SAVE: {"word": ("MS Word 2007 XML", {}), "cell": ("Calc MS Excel 2007 XML", {}),
-                "slide": ("Impress MS PowerPoint 2007 XML", {})},
-    Task.SAVE_ODF: {"word": ("writer8", {}), "cell": ("calc8", {}), "slide": ("impress8", {})},
-    Task.SAVE_RECALC: {"cell": ("Calc MS Excel 2007 XML", {})},
+    Task.SAVE: {WORD: ("MS Word 2007 XML", {}), SPREADSHEET: ("Calc MS Excel 2007 XML", {}),
+                PRESENTATION: ("Impress MS PowerPoint 2007 XML", {})},
+    Task.SAVE_ODF: {WORD: ("writer8", {}), SPREADSHEET: ("calc8", {}),
+                    PRESENTATION: ("impress8", {})},
+    Task.SAVE_RECALC: {SPREADSHEET: ("Calc MS Excel 2007 XML", {})},
 }
 # Recalculation on load set to "always" (0) for OOXML and ODF workbooks: the command line's
 # way to a forced recalculation (LibreOffice's default for OOXML is to trust the cache).
@@ -80,7 +86,7 @@ _RECALC_SETTINGS = """<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
 
 def _extension(task: Task, kind: str) -> str | None:
     """What a task writes for a document LibreOffice loaded as ``kind``."""
-    return "pdf" if task is Task.SHOW else TARGETS[task].get(kind)
+    return "pdf" if task is Task.SHOW else SAVE_TARGETS[task.value].get(kind)
 
 
 def remove_stale_office_pipes() -> None:
@@ -99,8 +105,8 @@ def remove_stale_office_pipes() -> None:
 
 
 def mode() -> str:
-    chosen = os.environ.get("FIDELITY_LIBREOFFICE_MODE", "persistent").strip().lower()
-    return chosen if chosen in MODES else "persistent"
+    chosen = os.environ.get(MODE_VARIABLE, MODE.default).strip().lower()
+    return chosen if chosen in MODES else MODE.default
 
 
 def _convert_to(task: Task, kind: str) -> str:
@@ -119,6 +125,8 @@ class LibreOffice(Renderer):
     label = "LibreOffice"
     formats = FORMATS
     tasks = frozenset(Task)
+    options = (MODE,)
+    environment = (SOFFICE_VARIABLE,)
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)
@@ -182,7 +190,7 @@ class LibreOffice(Renderer):
 
     def convert(self, document: Path, task: Task, workdir: Path,
                 timeout_seconds: float) -> RenderOutcome:
-        kind = family(document.suffix) or "word"
+        kind = family(document.suffix) or WORD
         outdir = workdir / "out"
         outdir.mkdir(parents=True, exist_ok=True)
         if mode() == "persistent" and self._listener_problem is None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from harness.formats import extensions
 from renderers import register
-from renderers.base import FAMILIES, Availability, Renderer, RenderOutcome, Status, Task
+from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 from renderers.output import finish
 
 REFERENCE_SUFFIX = ".reference.pdf"
@@ -41,7 +42,7 @@ def producer_of(pdf: Path) -> str | None:
 class MicrosoftReference(Renderer):
     name = "msoffice"
     label = "Microsoft Office (reference PDF)"
-    formats = frozenset(ext for members in FAMILIES.values() for ext in members) - {"csv"}
+    formats = extensions(without=frozenset({"csv"}))
     tasks = frozenset({Task.SHOW})
     is_reference = True
 

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from harness.formats import extensions
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, target_extension
 from renderers.command import package_version
@@ -51,9 +52,7 @@ EXIT_CODES = {
     96: ExitMeaning(Status.OK, "cells beyond x2t's cell limits were lost", keeps_output=True),
 }
 
-FORMATS = frozenset({"doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt",
-                     "xls", "xlsx", "xlsm", "xltx", "xltm", "ods", "csv",
-                     "ppt", "pptx", "pptm", "potx", "potm", "ppsx", "odp"})
+FORMATS = extensions(without=frozenset({"xlt", "pot", "pps"}))
 
 
 def find_x2t() -> str | None:
@@ -93,6 +92,7 @@ class OnlyOffice(Renderer):
     name = "onlyoffice"
     label = "OnlyOffice"
     formats = FORMATS
+    environment = ("ONLYOFFICE_X2T", "ONLYOFFICE_VERSION", "ONLYOFFICE_ALLFONTSGEN")
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)

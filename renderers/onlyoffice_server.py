@@ -101,6 +101,7 @@ class OnlyOfficeServer(Renderer):
     name = "onlyoffice-server"
     label = "OnlyOffice Document Server"
     formats = FORMATS
+    environment = ("ONLYOFFICE_DOCSERVER_URL", "ONLYOFFICE_JWT_SECRET", "ONLYOFFICE_CALLBACK_HOST")
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)

@@ -14,14 +14,10 @@ from typing import Mapping
 
 import pypdfium2 as pdfium
 
+from harness.formats import main_part
 from renderers.base import RenderOutcome, Status
 from renderers.process import ProcessResult
 
-# The part without which a saved package is not a document of its kind.
-_MAIN_PARTS = {
-    "docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml",
-    "odt": "content.xml", "ods": "content.xml", "odp": "content.xml",
-}
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ def package_problem(path: Path, extension: str) -> str | None:
             names = set(package.namelist())
     except (OSError, zipfile.BadZipFile) as exc:
         return f"not a readable package ({exc})"
-    main = _MAIN_PARTS.get(extension)
+    main = main_part(extension)
     if main and main not in names:
         return f"the package has no {main}"
     if extension in ("docx", "xlsx", "pptx") and "[Content_Types].xml" not in names:

@@ -33,6 +33,9 @@ WORKER_VARIABLE = "FIDELITY_WORKER_TAG"
 
 # "host" lets suites reach the network (debugging only); by default each runs offline.
 NETWORK_VARIABLE = "FIDELITY_SUITE_NETWORK"
+# What every job reads whatever its suite: carried to remote workers like a suite's own.
+# (The tag variables above are set per sweep and per worker, never carried.)
+HARNESS_VARIABLES = (NETWORK_VARIABLE,)
 
 # Process groups started by this process and still running, with their tags: killed if this
 # process is told to stop, so a suite never outlives the worker that started it.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from harness.formats import PRESENTATION, SPREADSHEET, WORD
 from renderers.base import Status
 from renderers.process import STDERR_LIMIT_CHARS, kill_tree, start_group
 
@@ -31,9 +32,9 @@ _UNO_DIRS = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program",
 
 # LibreOffice's document services and the filters each task uses for them.
 _SERVICES = (
-    ("com.sun.star.presentation.PresentationDocument", "slide"),
-    ("com.sun.star.sheet.SpreadsheetDocument", "cell"),
-    ("com.sun.star.text.TextDocument", "word"),
+    ("com.sun.star.presentation.PresentationDocument", PRESENTATION),
+    ("com.sun.star.sheet.SpreadsheetDocument", SPREADSHEET),
+    ("com.sun.star.text.TextDocument", WORD),
     ("com.sun.star.drawing.DrawingDocument", "draw"),
 )
 
@@ -92,7 +93,7 @@ class UnoResult:
     status: Status
     message: str
     seconds: float
-    kind: str | None = None  # word / cell / slide / draw, as LibreOffice loaded it
+    kind: str | None = None  # a family of harness.formats, or draw, as LibreOffice loaded it
     stderr: str = ""
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.formats import WORD, extensions
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, family
 from renderers.base import target_extension
@@ -35,9 +36,7 @@ EXIT_CODES = {
     4: ExitMeaning(Status.FAILED, "WPS could not save the document"),
     5: ExitMeaning(Status.FAILED, "no virtual X display for WPS (is Xvfb installed?)"),
 }
-FORMATS = frozenset({"doc", "docx", "docm", "dot", "dotx", "dotm", "rtf", "odt",
-                     "xls", "xlsx", "xlsm", "xlt", "xltx", "xltm", "ods", "csv",
-                     "ppt", "pptx", "pptm", "pot", "potx", "potm", "pps", "ppsx", "odp"})
+FORMATS = extensions()
 
 
 def wps_home() -> Path:
@@ -49,6 +48,7 @@ class WpsOffice(Renderer):
     name = "wps"
     label = "WPS Office"
     formats = FORMATS
+    environment = ("WPS_OFFICE_HOME", "WPS_OFFICE_VERSION")
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)
@@ -91,7 +91,7 @@ class WpsOffice(Renderer):
         extension = target_extension(task, document.suffix)
         target = workdir / "out" / f"{document.stem}.{extension}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "renderers.wps_driver", family(document.suffix) or "word",
+        argv = [sys.executable, "-m", "renderers.wps_driver", family(document.suffix) or WORD,
                 task.value, str(document.resolve()), str(target)]
         result = run_in_group(argv, timeout_seconds=timeout_seconds, cwd=workdir,
                               env=self._env())

@@ -1,7 +1,7 @@
 """Runs one WPS Office conversion through pywpsrpc; started by ``renderers.wps`` in its own
 process group, so a timeout kills WPS, Xvfb and this driver together.
 
-    python -m renderers.wps_driver word|cell|slide show|save|save-odf SOURCE TARGET
+    python -m renderers.wps_driver word|spreadsheet|presentation show|save|save-odf SOURCE TARGET
 
 WPS needs an X display even when hidden: a private Xvfb is started first. Prints one JSON
 line; exit codes: 0 written, 2 WPS's RPC could not start, 3 the document did not open,
@@ -53,7 +53,7 @@ def convert(kind: str, task: str, source: str, target: str) -> None:
                    "save-odf": wpsapi.wdFormatOpenDocumentText}
         hr, rpc = createWpsRpcInstance()
         hr, app = (hr, None) if hr != S_OK else rpc.getWpsApplication()
-    elif kind == "cell":
+    elif kind == "spreadsheet":
         from pywpsrpc.rpcetapi import createEtRpcInstance, etapi  # noqa: PLC0415
         hr, rpc = createEtRpcInstance()
         hr, app = (hr, None) if hr != S_OK else rpc.getEtApplication()
@@ -74,7 +74,7 @@ def convert(kind: str, task: str, source: str, target: str) -> None:
             _done(EXIT_OPEN, f"Documents.Open failed (hr {hr:#x})", pid)
         hr = doc.SaveAs2(target, FileFormat=formats[task])
         doc.Close(wpsapi.wdDoNotSaveChanges)
-    elif kind == "cell":
+    elif kind == "spreadsheet":
         app.Visible = False
         hr, book = app.Workbooks.Open(source, ReadOnly=True)
         if hr != S_OK:

@@ -41,10 +41,5 @@ def processes_tagged(run_id: str) -> list[str]:
 
 def run_suite(suite: str, task, source: Path, tmp_path: Path):
     """One real suite run on one document, the suite closed afterwards; the outcome."""
-    renderer = renderers.get(suite, tmp_path / f"scratch-{suite}")
-    try:
+    with renderers.get(suite, tmp_path / f"scratch-{suite}") as renderer:
         return renderer.run(source, task, tmp_path / f"{suite}-{task.value}", 120)
-    finally:
-        close = getattr(renderer, "close", None)
-        if close:
-            close()

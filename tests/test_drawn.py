@@ -313,13 +313,8 @@ def test_page_graphics_places_paths_images_and_forms_in_mm(tmp_path):
 
 
 def _render(suite: str, source: Path, workdir: Path) -> Path:
-    renderer = renderers.get(suite, workdir / f"scratch-{suite}")
-    try:
+    with renderers.get(suite, workdir / f"scratch-{suite}") as renderer:
         outcome = renderer.show(source, workdir / suite, 120)
-    finally:
-        close = getattr(renderer, "close", None)
-        if close:
-            close()
     assert outcome.status is Status.OK, outcome.message
     return outcome.output_path
 

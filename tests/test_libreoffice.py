@@ -180,7 +180,7 @@ def test_legacy_binary_is_saved_back_as_ooxml(libreoffice, tmp_path):
     legacy = next((SHARED / "apache-poi").glob("*.doc"), None) if SHARED.is_dir() else None
     if legacy is None:
         pytest.skip("needs a .doc from ../shared/corpus")
-    outcome = libreoffice.save_back(legacy, tmp_path, 120)
+    outcome = libreoffice.run(legacy, Task.SAVE, tmp_path, 120)
     assert outcome.status is Status.OK and outcome.output_path.suffix == ".docx", outcome
 
 

@@ -116,9 +116,7 @@ def calibrate(documents: list[Document], suite: str, dpi: int, scratch: Path,
             compare_seconds += time.process_time() - started
             compared_pairs += max(len(reference.pages), len(first.pages))
     finally:
-        close = getattr(renderer, "close", None)
-        if close:
-            close()
+        renderer.close()
     return {"dpi": dpi, "suite": suite, "measures": [m.__dict__ for m in measures],
             "summary": summarise(measures), "skipped": skipped,
             "speed": {

@@ -29,13 +29,8 @@ def prepare(path: Path, suite: str, workdir: Path, dpi: int,
         return _load(path, dpi), None
     if suite not in renderers.names():
         raise UsageError(f"unknown suite {suite}; known: {', '.join(renderers.names())}")
-    renderer = renderers.get(suite, workdir / "scratch")
-    try:
+    with renderers.get(suite, workdir / "scratch") as renderer:
         outcome = renderer.run(path.resolve(), Task.SHOW, workdir / path.stem, timeout_seconds)
-    finally:
-        close = getattr(renderer, "close", None)
-        if close:
-            close()
     if outcome.status is not Status.OK or outcome.output_path is None:
         raise CompareError(f"{suite} did not render {path.name}: {outcome.status.value}: "
                            f"{outcome.message}")

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import renderers
 from harness.errors import UsageError
 from harness.executors.base import Executor, Record, register
 from harness.executors.local import worker_died
@@ -26,10 +27,6 @@ from renderers.msoffice import reference_for
 from renderers.process import WORKER_VARIABLE, kill_active_groups
 
 SCRATCH_PREFIX = "fidelity-"
-# Environment a job reads, copied from the coordinator to every worker before the sweep.
-FORWARDED = ("FIDELITY_LIBREOFFICE_MODE", "FIDELITY_SOFFICE", "FIDELITY_ABIWORD",
-             "FIDELITY_SSCONVERT", "ONLYOFFICE_X2T", "ONLYOFFICE_DOCSERVER_URL",
-             "ONLYOFFICE_JWT_SECRET", "ONLYOFFICE_CALLBACK_HOST", "WPS_OFFICE_HOME")
 
 
 @register
@@ -54,7 +51,7 @@ class DaskExecutor(Executor):
             raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: "
                              f"{exc}") from None
         with client:
-            env = {k: os.environ[k] for k in FORWARDED if k in os.environ}
+            env = forwarded_environment()
             client.run(_configure_worker, env)
             threads = sum(w.get("nthreads", 1)
                           for w in client.scheduler_info()["workers"].values()) or 1
@@ -136,6 +133,12 @@ def run_remote(job: Job, document: bytes, reference: bytes | None,
     finally:
         shutil.rmtree(inputs, ignore_errors=True)
         shutil.rmtree(artifacts, ignore_errors=True)
+
+
+def forwarded_environment() -> dict[str, str]:
+    """What a job reads from the environment (the suites and the harness declare it), as
+    the coordinator has it: copied to every worker before the sweep."""
+    return {k: os.environ[k] for k in renderers.environment() if k in os.environ}
 
 
 def _configure_worker(env: dict[str, str]) -> None:

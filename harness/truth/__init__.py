@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Callable
 
+from harness import formats
 from harness.errors import SourceError
 
 
@@ -75,15 +76,8 @@ Reader = Callable[[Path], SourceTruth]
 def _readers() -> dict[str, Reader]:
     from harness.truth import docx, legacy, odf, pptx, xlsx
 
-    table: dict[str, Reader] = {}
-    for module in (docx, xlsx, pptx, legacy, odf):
-        table.update(dict.fromkeys(module.FORMATS, module.read))
-    return table
-
-
-# The main part of each kind of package, named as harness.corpus.FAMILIES names formats.
-_MAIN_PARTS = {"word/document.xml": "word", "xl/workbook.xml": "spreadsheet",
-               "ppt/presentation.xml": "presentation"}
+    modules = {m.__name__.rsplit(".", 1)[1]: m for m in (docx, xlsx, pptx, legacy, odf)}
+    return {ext: modules[reader].read for ext, reader in formats.readers().items()}
 
 
 def _package_kind(path: Path) -> str | None:
@@ -93,7 +87,8 @@ def _package_kind(path: Path) -> str | None:
             names = set(package.namelist())
     except (OSError, zipfile.BadZipFile):
         return None
-    return next((kind for part, kind in _MAIN_PARTS.items() if part in names), None)
+    return next((kind for part, kind in formats.OOXML_MAIN_PARTS.items() if part in names),
+                None)
 
 
 MAX_MESSAGE = 200
@@ -124,10 +119,8 @@ def read_truth(path: Path, fmt: str) -> SourceTruth:
     except MemoryError:
         raise SourceError("could not read: the document needs more memory than allowed") from None
     except Exception as exc:  # third-party readers raise anything on malformed input
-        from harness.corpus.discover import FAMILIES  # noqa: PLC0415 - corpus imports truth
-
         kind = _package_kind(path)
-        if kind is not None and kind != FAMILIES.get(fmt, kind):
+        if kind is not None and kind != formats.FAMILIES.get(fmt, kind):
             raise SourceError(f"could not read: the file is a {kind} package under a .{fmt} "
                               "name (wrong extension)") from None
         message = one_line(str(exc))

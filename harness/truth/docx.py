@@ -19,7 +19,6 @@ from harness.truth import Expectation, SourceTruth
 from harness.truth.container import (RASTER_EXTENSIONS, SAFE_XML, chart_parts, check_zip,
                                      microsoft_page_count)
 
-FORMATS = ("docx", "docm", "dotx", "dotm")
 # python-docx opens only plain .docx; macro-enabled documents and templates share its parts.
 _OOXML = "application/vnd.openxmlformats-officedocument.wordprocessingml"
 for _content_type in ("application/vnd.ms-word.document.macroEnabled.main+xml",

@@ -24,7 +24,6 @@ from harness.truth.container import implausible_page_count
 from harness.truth import SourceTruth
 from renderers.process import run_in_group
 
-FORMATS = ("doc", "dot", "xls", "xlt", "ppt", "pot", "pps")
 _TOOLS = {"doc": "catdoc", "dot": "catdoc", "xls": "xls2csv", "xlt": "xls2csv",
           "ppt": "catppt", "pot": "catppt", "pps": "catppt"}
 TIMEOUT_SECONDS = 60

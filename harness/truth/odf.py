@@ -17,7 +17,6 @@ from harness.errors import SourceError
 from harness.truth import Expectation, SourceTruth
 from harness.truth.container import SAFE_XML, check_zip
 
-FORMATS = ("odt", "ods", "odp")
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _DRAW = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"

@@ -12,7 +12,6 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from harness.truth import Expectation, SourceTruth
 from harness.truth.container import RASTER_EXTENSIONS, chart_parts, check_zip
 
-FORMATS = ("pptx", "pptm", "potx", "potm", "ppsx")
 
 
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"

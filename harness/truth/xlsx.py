@@ -17,7 +17,6 @@ from harness.errors import SourceTooLarge
 from harness.truth import Cell, Expectation, SourceTruth
 from harness.truth.container import app_properties, chart_parts, check_zip
 
-FORMATS = ("xlsx", "xlsm", "xltx", "xltm")
 MAX_CELLS = 500_000
 # openpyxl keeps every cell a sheet stores (styled but empty ones too) as an object: about
 # 800 bytes a cell for our two readings. A suite's save that styles whole rows out to column
