@@ -24,15 +24,14 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from harness.errors import UsageError
-from harness.pipeline import JobResult
+from harness.records import JobResult, Status, Task
 from harness.store import Run
-from renderers.base import Status, Task
 
 COLUMNS = ("document", "suite", "task", "grade", "rater", "note")
 REQUIRED = ("document", "suite", "task", "grade")
 HEADER = "\t".join(COLUMNS)
 GRADES = range(6)
-TASKS = tuple(t.value for t in Task)
+TASKS = tuple(Task)
 RATINGS_NAME = "RATINGS.tsv"  # in a corpus folder the project owns
 PROJECT_RATINGS = Path(__file__).resolve().parents[1] / "corpus" / "ratings"  # <corpus name>.tsv for corpora it does not
 FAR_APART = 2  # pairs this many grades apart or more are listed for a developer to look at
@@ -367,7 +366,7 @@ def measure(run_id: str, files: Sequence[RatingsFile], results: Iterable[JobResu
         result = by_key.get((corpus, document, suite, task))
         if result is None:
             why = f"no {suite} {task} result for it"
-        elif result.status != Status.OK.value:
+        elif result.status is not Status.OK:
             why = f"the result is {result.status}, not graded"
         elif result.grade is None:
             why = "the result is ok but has no grade"

@@ -25,6 +25,7 @@ from PIL import Image
 import renderers
 from harness.corpus import Document
 from harness.errors import NothingToDo
+from harness.records import Status
 from harness.store import Store
 from renderers.process import run_in_group
 
@@ -148,7 +149,7 @@ def harness_run(documents: list[Document], store_path: Path, workers: int, timeo
         wall = time.monotonic() - start
         results = list(store.results(run.id))
     return HarnessTiming(
-        len(documents), wall, sum(r.status != "ok" for r in results), workers,
+        len(documents), wall, sum(r.status is not Status.OK for r in results), workers,
         sum(r.suite_seconds for r in results), sum(r.total_seconds for r in results),
         round(memory.worker_mb, 1), round(memory.suite_mb, 1),
         {(r.corpus, r.document, r.task): (r.status, r.grade) for r in results})

@@ -144,8 +144,9 @@ def test_ratings_written_are_read_back_and_a_tab_in_a_note_cannot_split_a_row(tm
 
 def _result(document, grade, status="ok", suite="libreoffice", task="show", corpus="c",
             fmt=None):
-    return JobResult(corpus, document, fmt or document.rsplit(".", 1)[1], suite, "7.4", task,
-                     status, grade, "m")
+    return JobResult(corpus=corpus, document=document,
+                     format=fmt or document.rsplit(".", 1)[1], suite=suite,
+                     suite_version="7.4", task=task, status=status, grade=grade, message="m")
 
 
 def test_each_rating_is_a_pair_and_a_later_row_of_the_same_person_replaces_theirs(tmp_path):

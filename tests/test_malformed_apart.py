@@ -24,7 +24,8 @@ TSV_HEADER = "path\tsource_repo\tlicense\tsha256\tformat\tnotes\n"
 
 def _result(doc, suite, status="ok", grade=None, fmt=None, task="show"):
     fmt = fmt or doc.rsplit(".", 1)[1]
-    return JobResult("c", doc, fmt, suite, "1.0", task, status, grade, "")
+    return JobResult(corpus="c", document=doc, format=fmt, suite=suite, suite_version="1.0",
+                     task=task, status=status, grade=grade, message="")
 
 
 # --- the mark, read from the manifests -------------------------------------------------

@@ -7,7 +7,8 @@ from harness.report.recommend import recommend
 
 
 def _result(doc, suite, grade, status="ok", task="show", fmt="docx"):
-    return JobResult("c", doc, fmt, suite, "1.0", task, status, grade, "")
+    return JobResult(corpus="c", document=doc, format=fmt, suite=suite, suite_version="1.0",
+                     task=task, status=status, grade=grade, message="")
 
 
 def _corpus(grades: dict[str, list], features=None):

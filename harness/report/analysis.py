@@ -13,21 +13,21 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any, Collection, Iterable
 
-from harness.pipeline import TASK_SHOW, JobResult
-from renderers.base import Status
+from harness.records import JobResult, Status, Task
 
-NOT_RUN = frozenset({Status.UNSUPPORTED.value, Status.UNAVAILABLE.value})
+TASK_SHOW = Task.SHOW
+
+NOT_RUN = frozenset({Status.UNSUPPORTED, Status.UNAVAILABLE})
 # What the robustness table counts per suite: opened, or how it did not.
-ROBUSTNESS_STATUSES = tuple(s.value for s in (Status.OK, Status.FAILED, Status.EMPTY,
-                                              Status.CRASHED, Status.TIMED_OUT,
-                                              Status.UNSUPPORTED))
+ROBUSTNESS_STATUSES = (Status.OK, Status.FAILED, Status.EMPTY, Status.CRASHED,
+                       Status.TIMED_OUT, Status.UNSUPPORTED)
 DocumentKey = tuple[str, str]  # (corpus, path)
 
 
 @dataclass
 class Cell:
     graded: list[int] = field(default_factory=list)
-    statuses: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[Status] = field(default_factory=Counter)
     documents: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, result: JobResult) -> None:
@@ -43,11 +43,11 @@ class Cell:
     @property
     def ungraded(self) -> int:
         """Results that rendered but had nothing trustworthy to be graded against."""
-        return self.statuses["ok"] - len(self.graded)
+        return self.statuses[Status.OK] - len(self.graded)
 
     @property
     def failures(self) -> dict[str, int]:
-        return {s: n for s, n in sorted(self.statuses.items()) if s != "ok"}
+        return {s: n for s, n in sorted(self.statuses.items()) if s is not Status.OK}
 
     @property
     def ran(self) -> bool:
@@ -127,7 +127,7 @@ def distribution(results: Iterable[JobResult]) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for r in results:
         out[row_label(r)][str(r.grade) if r.grade is not None else
-                          ("ungraded" if r.status == Status.OK.value else r.status)] += 1
+                          ("ungraded" if r.status is Status.OK else r.status)] += 1
     return dict(out)
 
 
@@ -139,7 +139,7 @@ def worst(results: Iterable[JobResult], limit: int = 15) -> list[JobResult]:
 
 
 def failures(results: Iterable[JobResult]) -> list[JobResult]:
-    return sorted((r for r in results if r.status != Status.OK.value and r.status not in NOT_RUN),
+    return sorted((r for r in results if r.status is not Status.OK and r.status not in NOT_RUN),
                   key=lambda r: (r.status, r.corpus, r.document, r.task))
 
 
