@@ -207,7 +207,7 @@ def build_motion_pptx() -> tuple[bytes, dict[str, Any]]:
                 if name.startswith("ppt/embeddings/") and name.endswith(".xlsx")}
     expected = {
         "format": "pptx",
-        "features": ["charts", "notes", "transitions", "animations", "masters-and-layouts"],
+        "features": ["charts", "notes", "transitions", "animations"],
         "text_blocks": ["Chart slide", "Animated slide", "This text box fades in"],
         "hidden_text": ["Speaker notes stay off the slide"],
         "expected_pages": 2,

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import olefile
 from lxml import etree
 
+from harness.corpus import part_content as content
 from harness.errors import SourceError
 from harness.truth.container import check_zip
 
@@ -35,7 +37,7 @@ _ELEMENTS = {
     (W, "vMerge"): "merged-cells", (S, "mergeCell"): "merged-cells",
     (A, "gridSpan"): "merged-cells", (A, "rowSpan"): "merged-cells",
     (M, "oMath"): "equation", (W, "footnoteReference"): "footnotes",
-    (W, "endnoteReference"): "endnotes", (W, "commentReference"): "comments",
+    (W, "endnoteReference"): "endnotes",
     (W, "ins"): "tracked-changes", (W, "del"): "tracked-changes",
     (W, "moveFrom"): "tracked-changes", (W, "moveTo"): "tracked-changes",
     (W, "fldSimple"): "fields", (W, "fldChar"): "fields", (W, "txbxContent"): "text-boxes",
@@ -47,21 +49,26 @@ _ELEMENTS = {
     (P, "timing"): "animations", (A, "videoFile"): "media", (A, "audioFile"): "media",
     (P, "embeddedFont"): "embedded-fonts",
 }
-# Part name patterns -> tag.
-_PARTS = (
-    (re.compile(r"(^|/)charts/chart\d*\.xml$"), "charts"),
-    (re.compile(r"(^|/)diagrams/data\d*\.xml$"), "smartart"),
-    (re.compile(r"(^|/)comments\d*\.xml$|(^|/)comments/"), "comments"),
-    (re.compile(r"^word/(header|footer)\d*\.xml$"), "headers-footers"),
-    (re.compile(r"vbaProject\.bin$"), "macros"),
-    (re.compile(r"(^|/)pivotTables/"), "pivot-tables"),
-    (re.compile(r"(^|/)externalLinks/"), "external-links"),
-    (re.compile(r"(^|/)notesSlides/"), "notes"),
-    (re.compile(r"(^|/)media/.*\.(mp4|m4v|mov|avi|wmv|mp3|wav|wma|m4a)$", re.I), "media"),
-    (re.compile(r"(^|/)media/.*\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg)$", re.I), "images"),
-    (re.compile(r"(^|/)fonts/.*\.(odttf|ttf|fntdata)$", re.I), "embedded-fonts"),
-    (re.compile(r"^xl/tables/"), "table"),
-    (re.compile(r"^ppt/slideMasters/"), "masters-and-layouts"),
+# Part name patterns -> tag, and what a used part of that name must hold to prove it.
+_PARTS: tuple[tuple[re.Pattern[str], str, Callable[[bytes, set[str]], bool]], ...] = (
+    (re.compile(r"(^|/)charts/chart\d*\.xml$"), "charts", content.non_empty),
+    (re.compile(r"(^|/)diagrams/data\d*\.xml$"), "smartart", content.smartart_nodes),
+    (re.compile(r"(^|/)comments\d*\.xml$|(^|/)comments/|(^|/)threadedComments/"), "comments",
+     content.any_comment),
+    (re.compile(r"^word/(header|footer)\d*\.xml$"), "headers-footers", content.header_content),
+    (re.compile(r"vbaProject\.bin$"), "macros", content.vba_project),
+    (re.compile(r"(^|/)pivotTables/"), "pivot-tables", content.root_named("pivotTableDefinition")),
+    (re.compile(r"(^|/)externalLinks/[^/]+\.xml$"), "external-links", content.linked_book),
+    (re.compile(r"(^|/)notesSlides/"), "notes", content.notes_text),
+    (re.compile(r"(^|/)media/.*\.(mp4|m4v|mov|avi|wmv|mp3|wav|wma|m4a)$", re.I), "media",
+     content.non_empty),
+    (re.compile(r"(^|/)media/.*\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg)$", re.I), "images",
+     content.non_empty),
+    (re.compile(r"(^|/)fonts/.*\.(odttf|ttf|fntdata)$", re.I), "embedded-fonts",
+     content.non_empty),
+    (re.compile(r"^xl/tables/"), "table", content.root_named("table")),
+    (re.compile(r"^ppt/slide(Masters|Layouts)/[^/]+\.xml$"), "masters-and-layouts",
+     content.master_content),
 )
 _SCANNED = re.compile(r"^(word/(document|footnotes|endnotes|header\d*|footer\d*)\.xml"
                       r"|xl/(workbook|styles|sharedStrings)\.xml|xl/worksheets/sheet\d*\.xml"
@@ -81,7 +88,7 @@ def _in_paragraph(element: etree._Element) -> bool:
 _DERIVED = {"headings", "lists", "nested-tables", "sections", "columns", "table-of-contents", "cjk",
             "cached-values", "hidden-sheets", "hidden-slides", "multiple-sheets",
             "external-links", "legacy-binary", "encrypted"}
-KNOWN_FEATURES = frozenset(_ELEMENTS.values()) | {t for _, t in _PARTS} | _DERIVED
+KNOWN_FEATURES = frozenset(_ELEMENTS.values()) | {t for _, t, _ in _PARTS} | _DERIVED
 
 
 @dataclass(frozen=True)
@@ -140,25 +147,24 @@ def _package(path: Path, tags: set[str]) -> None:
         tags.add("encrypted")
         return
     check_zip(path)
-    with zipfile.ZipFile(path) as package:
-        infos = package.infolist()
-        names = [info.filename for info in infos]
-        for name in names:
-            for pattern, tag in _PARTS:
-                if pattern.search(name):
-                    tags.add(tag)
-        sheets = [n for n in names if re.match(r"^xl/worksheets/sheet\d*\.xml$", n)]
-        if len(sheets) > 1:
+    with zipfile.ZipFile(path) as zipped:
+        package = content.Package.open(zipped, lambda info: _read(zipped, info, tags), tags)
+        used = sorted(package.reachable)  # parts nothing uses prove nothing
+        for name in used:
+            for pattern, tag, proves in _PARTS:
+                if tag not in tags and pattern.search(name):
+                    data = package.part(name)
+                    if data and proves(data, tags):
+                        tags.add(tag)
+        if sum(1 for n in used if re.match(r"^xl/worksheets/sheet\d*\.xml$", n)) > 1:
             tags.add("multiple-sheets")
-        for info in infos:
-            if info.filename.endswith(".rels"):
-                data = _read(package, info, tags)
-                if data and b'TargetMode="External"' in data and b"hyperlink" not in data:
-                    tags.add("external-links")
-            elif _SCANNED.match(info.filename):
-                data = _read(package, info, tags)
+        if package.used_external():
+            tags.add("external-links")
+        for name in used:
+            if _SCANNED.match(name):
+                data = package.part(name)
                 if data:
-                    _scan(data, info.filename, tags)
+                    _scan(data, name, tags)
 
 
 def _read(package: zipfile.ZipFile, info: zipfile.ZipInfo, tags: set[str]) -> bytes | None:
@@ -170,21 +176,9 @@ def _read(package: zipfile.ZipFile, info: zipfile.ZipInfo, tags: set[str]) -> by
 
 def _scan(data: bytes, part: str, tags: set[str]) -> None:
     sections = 0
-    # Events are read after the whole part was fed, so each element is as complete as the
-    # part allows; "start" events also report elements a truncated part never closes.
-    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True,
-                                 load_dtd=False, huge_tree=False)
     table_depth = 0
-    try:
-        parser.feed(data)
-        parser.close()
-    except etree.XMLSyntaxError:
-        tags.add("error:malformed-xml")
-    for _, element in parser.read_events():
-        tag = element.tag
-        if not isinstance(tag, str) or not tag.startswith("{"):
-            continue
-        namespace, local = tag[1:].split("}", 1)
+    for element in content.elements(data, tags):
+        namespace, local = content.local(element)
         found = _ELEMENTS.get((namespace, local))
         if found:
             tags.add(found)

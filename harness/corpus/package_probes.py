@@ -104,7 +104,7 @@ def build_media_pptx() -> tuple[bytes, dict[str, Any]]:
     deck.save(out)
     expected = {
         "format": "pptx",
-        "features": ["media", "masters-and-layouts"],
+        "features": ["media"],
         "text_blocks": ["Slide with a sound", "Click the icon to play the tone"],
         "expected_pages": 1,
         "facts": {"slides": 1, "hidden_slides": 0},

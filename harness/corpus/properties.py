@@ -20,7 +20,7 @@ from harness.errors import SourceError
 from harness.truth.container import SAFE_XML, check_zip
 
 # Raised whenever detection or title reading changes what it returns for the same bytes.
-PROPERTIES_VERSION = 1
+PROPERTIES_VERSION = 2  # 2: part-based tags from content (a used part that holds one)
 MAX_CORE_BYTES = 1 << 20
 MAX_TITLE_CHARACTERS = 300
 
