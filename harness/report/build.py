@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from harness.agreement import for_report
 from harness.agreement import write_json as write_agreement
 from harness.config import load_settings
-from harness.history import history
+from harness.history import history, trends
 from harness.pipeline import TASK_SHOW, JobResult
 from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distribution,
                                      failures, feature_matrix, malformed_documents, matrix,
@@ -30,8 +30,7 @@ from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distr
 from harness.report.charts import TrendLine, trend_chart
 from harness.report.explain import SIGNALS, limit_explained, rubric, score_rows
 from harness.report.exports import write_csv, write_json
-from harness.report.recommend import (FAILING, TASKS, is_reference, recommend,
-                                      run_weights)
+from harness.report.recommend import TASKS, is_reference, recommend, run_weights
 from harness.report.verdict import MIN_DOCUMENTS, suite_name, verdicts
 from harness.store import Run, Store
 from harness.sweep import artifacts_root
@@ -240,46 +239,23 @@ def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
 
 
 def _history(store: Store, run: Run) -> dict[str, Any]:
-    """The trend of each suite (task) per format across complete runs up to this one, and
-    what changed since the previous run. Each line is over the same documents in every run
-    it has a point in (those it ran on each time), a failure counting 0, so a line moves
-    because results changed, not because the corpus did."""
-    runs = store.runs()
-    complete = [r for r in runs if r.state == "complete" or r.id == run.id]
-    complete = complete[:[r.id for r in complete].index(run.id) + 1][-TREND_RUNS:]
-    per_run = [set_apart(store.results(r.id), malformed_documents(store.documents(r.id)))[0]
-               for r in complete]
-    values: dict[tuple[str, str], list[dict[tuple[str, str], float]]] = defaultdict(
-        lambda: [{} for _ in complete])
-    failed: dict[tuple[str, str], list[set[tuple[str, str]]]] = defaultdict(
-        lambda: [set() for _ in complete])
-    for i, results in enumerate(per_run):
-        for r in results:
-            key, doc = (row_label(r), r.format), (r.corpus, r.document)
-            if r.grade is not None:
-                values[key][i][doc] = float(r.grade)
-            elif r.status in FAILING - {Status.UNSUPPORTED.value}:
-                values[key][i][doc] = 0.0
-                failed[key][i].add(doc)
-    formats: dict[str, list[TrendLine]] = defaultdict(list)
-    for (label, fmt), by_run in sorted(values.items()):
-        present = [docs for docs in by_run if docs]
-        same = set.intersection(*(set(docs) for docs in present)) or set(by_run[-1])
-        line = TrendLine(label, len(same), [
-            round(sum(docs[d] for d in same) / len(same), 2)
-            if docs and same <= set(docs) else None for docs in by_run], [
-            len(same & failed[(label, fmt)][i])
-            if docs and same <= set(docs) else None for i, docs in enumerate(by_run)])
-        formats[fmt].append(line)
-    dates = [r.started_at[:16].replace("T", " ") for r in complete]
+    """The trend of each suite (task) per format across the runs of this run's documents
+    (harness.history.trends: failures count 0, the same documents in every run), drawn per
+    format, and what changed since the previous run."""
+    lines: dict[str, list[TrendLine]] = defaultdict(list)
+    runs: list[tuple[str, str]] = [(run.id, run.started_at)]
+    for t in trends(store, run.id, TREND_RUNS):
+        runs = [(p.run_id, p.started_at) for p in t.points]
+        lines[t.format].append(TrendLine(
+            t.label, max((p.mean.counted for p in t.points), default=0),
+            [p.mean.mean_grade for p in t.points],
+            [p.mean.failed if p.mean.counted else None for p in t.points]))
+    dates = [started[5:16].replace("T", " ") for _, started in runs]
     return {
-        "runs": [(r.id, r.started_at) for r in reversed(complete)],  # newest first
-        "formats": {fmt: {"chart": trend_chart(fmt, [d[5:] for d in dates], lines)
-                          if len(complete) > 1 else "",
-                          "lines": lines} for fmt, lines in sorted(formats.items())},
+        "runs": list(reversed(runs)),  # newest first
+        "formats": {fmt: {"chart": trend_chart(fmt, dates, own) if len(runs) > 1 else "",
+                          "lines": own} for fmt, own in sorted(lines.items())},
         "changes": history(store, run.id)}
-
-
 
 
 def _page_rows(results: dict[str, JobResult]) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ def style(suite: str, others: Sequence[str] = ()) -> Style:
     return Style(colour, marker, dash)
 
 
-def _svg(figure, name: str) -> str:
+def _svg(figure, name: str, title: str) -> str:
     """The figure as an <svg> element, its ids prefixed with `name` so that several charts
     on one page never share an id."""
     buffer = io.StringIO()
@@ -63,9 +63,9 @@ def _svg(figure, name: str) -> str:
     text = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
     text = re.sub(r'(url\(#|href="#)([^)"]+)', lambda m: f"{m.group(1)}{prefix}{m.group(2)}",
                   text)
-    return text.replace("<svg ", f'<svg class="chart" role="img" aria-labelledby="{prefix}title" ', 1) \
-        .replace(">", f'><title id="{prefix}title">{_escape(name)}</title>', 1) \
-        if "<svg " in text else text
+    opening = text.index(">") + 1  # the <svg ...> tag: a role and a title for readers
+    return (text[:opening].replace("<svg ", '<svg class="chart" role="img" ', 1)
+            + f"<title>{_escape(title)}</title>" + text[opening:])
 
 
 def _escape(text: str) -> str:
@@ -85,7 +85,8 @@ class ScoreBar:
 
 
 def score_chart(fmt: str, bars: Sequence[ScoreBar], title: str) -> str:
-    """Each suite's score on one format with its 95 % interval, best at the top."""
+    """Each suite's score on one format with its 95 % interval, best at the top; the title
+    is also the chart's accessible name."""
     if not bars:
         return ""
     names = [b.suite for b in bars]
@@ -113,7 +114,7 @@ def score_chart(fmt: str, bars: Sequence[ScoreBar], title: str) -> str:
         axes.set_xlabel(f"score on .{fmt}, 0 worst to 5 best "
                         "(marker: score; line: 95 % interval)")
         axes.set_title(title, loc="left", fontsize=9)
-        return _svg(figure, f"scores-{fmt}")
+        return _svg(figure, f"scores-{fmt}", title)
 
 
 @dataclass(frozen=True)
@@ -165,4 +166,4 @@ def trend_chart(fmt: str, run_labels: Sequence[str], lines: Sequence[TrendLine])
         axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                     frameon=False, fontsize=8)
         axes.set_title(f".{fmt}", loc="left")
-        return _svg(figure, f"trend-{fmt}")
+        return _svg(figure, f"trend-{fmt}", f"Mean grade on .{fmt}, run by run")
