@@ -111,13 +111,31 @@ def page(browser):
     context.close()
 
 
-def test_overview_has_the_matrices_and_a_recommendation(report, page, tmp_path):
+def test_the_front_page_says_its_verdict_with_a_chart_and_warnings(report, page, tmp_path):
     out, _ = report
     page.page.goto((out / "latest" / "index.html").as_uri())
     page.page.wait_for_load_state("load")
-    verdicts = page.page.locator("#recommendation td.verdict").all_inner_texts()
-    assert len(verdicts) == 2 and all("libreoffice" in v for v in verdicts)
-    assert "msoffice" not in " ".join(verdicts)  # the reference is no candidate
+    cards = page.page.locator("#verdicts div.verdict")
+    assert cards.count() == 2  # .docx and .xlsx
+    headlines = cards.locator(".headline").all_inner_texts()
+    assert all("LibreOffice is the only suite measured" in h for h in headlines)
+    assert "Microsoft" not in " ".join(headlines)  # the reference is no candidate
+    docx = page.page.locator("#verdict-docx")
+    assert docx.locator(".sentence").inner_text().startswith("For .docx, LibreOffice ")
+    warning = docx.locator("ul.warning.evidence")
+    assert warning.is_visible() and "Few documents: 2 of this format" in warning.inner_text()
+    chart = docx.locator("svg.chart")
+    assert chart.is_visible() and chart.bounding_box()["width"] > 300
+    assert "LibreOffice" in chart.text_content() and "0 worst to 5 best" in chart.text_content()
+    page.page.screenshot(path=str(tmp_path / "front.png"))
+    # The suite that is only the reference has nothing to measure on a workbook: folded.
+    folded = page.page.locator("#matrix td.notrun .folded").first
+    assert folded.count() == 1 and folded.is_hidden()
+    page.page.locator("#matrix input.fold-switch").check()
+    assert folded.is_visible() and "unavailable" in folded.inner_text()
+    page.page.locator("#matrix input.fold-switch").uncheck()
+    assert folded.is_hidden()
+    assert page.page.locator("#how-to-read a", has_text="method").count() == 1
     matrix = page.page.locator("#matrix table.matrix").first
     assert matrix.locator("th", has_text=".docx").count() == 1
     assert matrix.locator("td.g5, td.g4, td.g3, td.g2, td.g1, td.g0").count() >= 2
@@ -144,6 +162,21 @@ def test_a_document_page_switches_its_overlay(report, page, tmp_path):
     page.page.locator("input.overlay-switch").uncheck()
     assert image.get_attribute("src") == before
     assert page.page.locator("details.checks").count() >= 1
+    # Pages come first, and can be enlarged: all with the slider, one with a click.
+    assert page.page.locator("section.pages").bounding_box()["y"] < \
+        page.page.locator("section.results").bounding_box()["y"]
+    width = image.bounding_box()["width"]
+    page.page.locator("input.page-zoom").fill("600")
+    assert image.bounding_box()["width"] > 1.8 * width
+    page.page.locator("input.page-zoom").fill("300")
+    image.click()
+    assert image.bounding_box()["width"] > 2 * width
+    image.click()
+    assert abs(image.bounding_box()["width"] - width) < 2
+    # The scores as a labelled table, the limiting signal explained in words.
+    scores = page.page.locator("details.measures table.scores").first
+    assert scores.is_visible() and "rubric threshold" in scores.inner_text()
+    assert page.page.locator("td.why .explained").first.inner_text()
 
 
 def test_hostile_name_and_title_show_as_text(report, page):
@@ -169,6 +202,10 @@ def test_suite_and_history_pages(report, page):
     text = page.page.locator("article.history").inner_text()
     assert "Against run" in text and "0 regression(s)" in text
     assert page.page.locator("table.trend tbody tr").count() >= 2
+    chart = page.page.locator("section.trend svg.chart").first
+    assert chart.is_visible() and "mean grade (failure = 0)" in chart.text_content()
+    box = chart.bounding_box()  # the newest run is on screen, not off to the right
+    assert box["x"] + box["width"] <= page.page.viewport_size["width"]
 
 
 def test_the_single_file_report_needs_nothing_else(report, page, tmp_path):
