@@ -7,6 +7,7 @@ deterministically, so regenerating changes nothing that did not change.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 
 import tomli_w
 from license_expression import get_spdx_licensing
+from rapidfuzz import fuzz, process
 
 from harness.corpus.discover import OFFICE_FORMATS, regular_file_problem, sha256_of
 from harness.corpus.sniff import container_problem
@@ -45,7 +47,8 @@ class Entry:
     malformed: bool = False  # broken on purpose
     notes: str = ""
     expected: str = ""  # a probe's known content (path of its .expected.json)
-    reference: dict[str, str] = field(default_factory=dict)  # {"path", "producer"}
+    # {"path", "producer", "sha256"}: a swapped reference PDF fails `corpus validate`
+    reference: dict[str, str] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,8 +60,46 @@ def license_problem(expression: str | None) -> str | None:
     if not expression or not expression.strip():
         return "no licence given (an SPDX expression such as CC-BY-4.0 is required)"
     errors = get_spdx_licensing().validate(expression).errors
-    return f"licence {expression!r} is not an SPDX expression: {'; '.join(errors)}" \
-        if errors else None
+    if not errors:
+        return None
+    hints = [f"unknown licence {part!r}; did you mean {guess}?" for part, guess in
+             ((p, nearest_license(p)) for p in _license_parts(expression)) if guess]
+    return f"licence {expression!r} is not an SPDX expression: {'; '.join(hints or errors)}"
+
+
+_OPERATORS = re.compile(r"\s+(?:AND|OR|WITH)\s+|[()]", re.IGNORECASE)
+_NOISE = re.compile(r"licen[cs]e|version|[^a-z0-9+]")
+
+
+def _license_parts(expression: str) -> list[str]:
+    """The operands of an expression that are no licence the SPDX list knows."""
+    parts = [p.strip() for p in _OPERATORS.split(expression) if p and p.strip()]
+    return [p for p in parts if get_spdx_licensing().validate(p).errors]
+
+
+@functools.cache
+def _spdx_ids() -> dict[str, str]:
+    """SPDX licence ids (license-expression's own list, exceptions and LicenseRef-*
+    left out) by their comparison key."""
+    ids: dict[str, str] = {}
+    for key, symbol in sorted(get_spdx_licensing().known_symbols.items()):
+        if not symbol.is_exception and not key.startswith("LicenseRef-"):
+            ids.setdefault(_NOISE.sub("", key.lower()), key)
+    return ids
+
+
+def nearest_license(text: str) -> str | None:
+    """The SPDX id closest to a licence written by hand ("Apache 2" -> "Apache-2.0"), or
+    None when nothing is close."""
+    key = _NOISE.sub("", text.lower())
+    if not key:
+        return None
+    close = process.extract(key, list(_spdx_ids()), scorer=fuzz.WRatio, score_cutoff=80,
+                            limit=10)
+    if not close:
+        return None  # among equally close ids, the one most like the whole text
+    best = max(close, key=lambda found: (found[1], fuzz.ratio(key, found[0])))
+    return _spdx_ids()[best[0]]
 
 
 def load(root: Path) -> list[Entry]:
@@ -122,7 +163,8 @@ def entry_for(root: Path, path: Path, *, source: str, license: str, tags: tuple[
         license=license, features=tuple(sorted(detect(path, fmt).tags)), tags=tuple(tags),
         malformed=malformed, notes=notes, expected=expected,
         reference={"path": reference.relative_to(root).as_posix(),
-                   "producer": producer_of(reference) or "unknown"}
+                   "producer": producer_of(reference) or "unknown",
+                   "sha256": sha256_of(reference)}
         if reference.is_file() else {})
 
 
@@ -220,6 +262,7 @@ def validate(root: Path) -> list[str]:
             entries = _tsv_entries(root)
         else:
             return [f"{root / MANIFEST_NAME} is missing (and there is no MANIFEST.tsv)"]
+    from_toml = (root / MANIFEST_NAME).is_file()  # a MANIFEST.tsv lists each PDF as a row
     problems = []
     seen_ids: dict[str, str] = {}
     seen_paths: set[str] = set()
@@ -243,8 +286,7 @@ def validate(root: Path) -> list[str]:
         why = license_problem(e.license)
         if why:
             problems.append(f"{e.path}: {why}")
-        if e.reference and not (root / e.reference.get("path", "")).is_file():
-            problems.append(f"{e.path}: reference PDF {e.reference.get('path')} missing")
+        problems += _reference_problems(root, e, path, from_toml)
         if e.expected and not (root / e.expected).is_file():
             problems.append(f"{e.path}: expected content {e.expected} missing")
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*")
@@ -253,6 +295,25 @@ def validate(root: Path) -> list[str]:
     problems += [f"{p}: in the corpus folder but not in {listed_in}"
                  for p in sorted(on_disk - seen_paths)]
     return problems
+
+
+def _reference_problems(root: Path, entry: Entry, path: Path, from_toml: bool) -> list[str]:
+    """A reference PDF must be the one recorded: present, and with the recorded hash; in a
+    corpus.toml corpus, one lying beside a document whose entry records none is reported."""
+    beside = path.with_name(path.stem + REFERENCE_SUFFIX)
+    if not entry.reference:
+        return [f"{entry.path}: reference PDF {beside.relative_to(root).as_posix()} is not "
+                "recorded (re-add the document with --reference)"] \
+            if from_toml and beside.is_file() else []
+    recorded = entry.reference.get("path", "")
+    if not (root / recorded).is_file():
+        return [f"{entry.path}: reference PDF {recorded} missing"]
+    digest = entry.reference.get("sha256")
+    if not digest:
+        return [f"{entry.path}: reference PDF {recorded} has no sha256 recorded"]
+    if sha256_of(root / recorded) != digest:
+        return [f"{entry.path}: reference PDF {recorded}: sha256 differs from the manifest's"]
+    return []
 
 
 PROBE_LICENSE = "CC0-1.0"
@@ -284,29 +345,48 @@ class Provenance:
     malformed: bool  # broken on purpose: kept out of the matrices and the recommendation
 
 
+MAX_MANIFEST_LEVELS = 32  # how far up a swept folder's manifest is looked for
+
+
 def manifest_folder(root: Path) -> Path | None:
     """The folder whose manifest describes `root`: `root` itself, else its nearest ancestor
-    holding a corpus.toml or MANIFEST.tsv. A sub-folder swept on its own (such as
-    ../shared/corpus/_malformed) keeps the provenance, and the malformed marks, its corpus's
-    manifest gives it."""
-    for folder in (root.resolve(), *root.resolve().parents):
-        if (folder / MANIFEST_NAME).is_file() or (folder / "MANIFEST.tsv").is_file():
-            return folder
-    return None
+    (up to MAX_MANIFEST_LEVELS, never past the filesystem root) holding a corpus.toml or
+    MANIFEST.tsv that lists a file present below `root`; failing that, the nearest one.
+    A sub-folder swept on its own (such as ../shared/corpus/office2pdf-golden) keeps the
+    provenance, and the malformed marks, its corpus's manifest gives it."""
+    real = root.resolve()
+    holding = [folder for folder in (real, *real.parents)[:MAX_MANIFEST_LEVELS + 1]
+               if (folder / MANIFEST_NAME).is_file() or (folder / "MANIFEST.tsv").is_file()]
+    for folder in holding:
+        try:
+            if any((real / path).is_file() for path in _entries_below(folder, real)):
+                return folder
+        except (CorpusError, OSError, UnicodeDecodeError, KeyError):
+            continue  # an unreadable manifest higher up describes nothing here
+    return holding[0] if holding else None
+
+
+def _manifest_entries(folder: Path) -> list[Entry]:
+    """corpus.toml's entries when it lists any, else MANIFEST.tsv's."""
+    entries = load(folder)
+    if not entries and (folder / "MANIFEST.tsv").is_file():
+        entries = _tsv_entries(folder)
+    return entries
+
+
+def _entries_below(folder: Path, root: Path) -> dict[str, Entry]:
+    """The entries of `folder`'s manifest below `root`, by path relative to `root`."""
+    prefix = root.relative_to(folder).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    return {e.path[len(prefix):]: e for e in _manifest_entries(folder)
+            if e.path.startswith(prefix)}
 
 
 def _described(root: Path) -> dict[str, Entry]:
     """The entries describing the documents below `root`, by path relative to `root`:
     corpus.toml's when it lists any, else MANIFEST.tsv's."""
     folder = manifest_folder(root)
-    if folder is None:
-        return {}
-    entries = load(folder)
-    if not entries and (folder / "MANIFEST.tsv").is_file():
-        entries = _tsv_entries(folder)
-    prefix = root.resolve().relative_to(folder).as_posix()
-    prefix = "" if prefix == "." else prefix + "/"
-    return {e.path[len(prefix):]: e for e in entries if e.path.startswith(prefix)}
+    return {} if folder is None else _entries_below(folder, root.resolve())
 
 
 def provenance(root: Path) -> dict[str, Provenance]:
