@@ -114,8 +114,38 @@ class Run:
     state: str  # running, complete, interrupted
     harness_version: str
     pipeline_version: int
-    suites: dict[str, Any]  # name -> {"version": ..., "available": ..., "reason": ...}
-    settings: dict[str, Any]
+    # name -> {"version", "available", "reason", "label", "is_reference", "tasks", "formats"}
+    suites: dict[str, Any]
+    settings: dict[str, Any]  # what the sweep was told, and "feature_weights" (see below)
+
+    # What the report needs is read from here, never from the code or folder it is built in:
+    # the same store gives the same report anywhere.
+    def is_reference(self, suite: str) -> bool:
+        """Whether the suite was, in this run, the reference the others are compared with."""
+        return bool(self.suites.get(suite, {}).get("is_reference", False))
+
+    @property
+    def references(self) -> frozenset[str]:
+        return frozenset(name for name in self.suites if self.is_reference(name))
+
+    def label(self, suite: str) -> str:
+        """The suite as a person calls it ("LibreOffice"), as the run recorded it."""
+        return self.suites.get(suite, {}).get("label") or suite
+
+    def opens(self, suite: str, fmt: str) -> bool | None:
+        """Whether the suite opens the format, as the run recorded it; None if not recorded."""
+        formats = self.suites.get(suite, {}).get("formats")
+        return None if formats is None else fmt in formats
+
+    @property
+    def weights_recorded(self) -> bool:
+        """False for a run made before schema 6, which did not keep its feature weights."""
+        return isinstance(self.settings.get("feature_weights"), dict)
+
+    @property
+    def feature_weight_overrides(self) -> dict[str, float]:
+        """The weights configured when the run was made (feature tag -> weight)."""
+        return dict((self.settings.get("feature_weights") or {}).get("configured") or {})
 
 
 class Store:
@@ -185,6 +215,7 @@ class Store:
                 info.setdefault("is_reference", bool(cls and cls.is_reference))
                 info.setdefault("tasks", [t.value for t in Task if cls and t in cls.tasks])
                 info.setdefault("label", getattr(cls, "label", "") or name)
+                info.setdefault("formats", sorted(cls.formats) if cls else [])
             self._db.execute("UPDATE runs SET suites=? WHERE id=?",
                              (json.dumps(suites), row["id"]))
 

@@ -266,7 +266,8 @@ def suite_facts(name: str, availability: Availability) -> dict[str, object]:
     return {"version": availability.version, "available": availability.available,
             "reason": availability.reason, "label": getattr(cls, "label", "") or name,
             "is_reference": bool(cls and cls.is_reference),
-            "tasks": [t.value for t in Task if cls and t in cls.tasks]}
+            "tasks": [t.value for t in Task if cls and t in cls.tasks],
+            "formats": sorted(cls.formats) if cls else []}
 
 
 def run_feature_weights(documents: list[Document],

@@ -164,8 +164,10 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     suites, formats, cells = matrix(counted)
     feature_counts, feature_cells = feature_matrix(counted, features)
     labels = shown_labels(cells)
-    overrides = load_settings().get("feature_weights")
-    recommendations = recommend(counted, features, overrides)
+    # what the run recorded; a run made before schema 6 kept no weights: the folder's
+    overrides = (run.feature_weight_overrides if run.weights_recorded
+                 else load_settings().get("feature_weights"))
+    recommendations = recommend(counted, features, overrides, references=run.references)
     weights = run_weights(features, overrides)
     missing_images = sum(1 for rel in _images(results) if not (artifacts / rel).is_file())
     counted_documents = [d for d in documents
@@ -173,7 +175,7 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     return {
         "verdicts": verdicts(recommendations, counted_documents, run.suites,
                              {key: c.mean for key, c in cells.items()}),
-        "min_documents": MIN_DOCUMENTS, "suite_name": suite_name, "is_reference": is_reference,
+        "min_documents": MIN_DOCUMENTS, "suite_name": suite_name, "is_reference": run.is_reference,
         "per_format": _per_format(counted, features, formats, labels, counted_documents),
         "signals_explained": SIGNALS, "limit_explained": limit_explained,
         "score_rows": score_rows, "rubric": rubric(),
@@ -193,7 +195,7 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         "suite_pages": _suite_pages(run, results), "grades": GRADES,
         "history": _history(store, run),
         "agreement": for_report(run, results),  # people's grades, from the ratings files
-        "page_rows": {key: _page_rows(rs) for key, rs in by_doc.items()},
+        "page_rows": {key: _page_rows(rs, run.is_reference) for key, rs in by_doc.items()},
         "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
         "with_overlay": {key for key, rs in by_doc.items()
                          if any(r.details.get("diff_pages") for r in rs.values())},
@@ -258,7 +260,8 @@ def _history(store: Store, run: Run) -> dict[str, Any]:
         "changes": history(store, run.id)}
 
 
-def _page_rows(results: dict[str, JobResult]) -> list[dict[str, Any]]:
+def _page_rows(results: dict[str, JobResult], is_reference=is_reference,
+               ) -> list[dict[str, Any]]:
     """Rows of the side-by-side view: the reference page, then each suite's page; no column
     for a suite that rendered nothing (format not opened, not installed), nor for the
     reference suite beside the reference itself."""

@@ -94,11 +94,12 @@ def run_weights(features: dict[tuple[str, str], list[str]],
     return feature_weights(dict(counts), len(features), overrides)
 
 
-def _values(results: list[JobResult]) -> dict[str, dict[tuple[str, str], float]]:
+def _values(results: list[JobResult], reference=is_reference,
+            ) -> dict[str, dict[tuple[str, str], float]]:
     """suite -> document -> value (mean over the user's tasks, failures 0)."""
     collected: dict[str, dict[tuple[str, str], list[float]]] = {}
     for r in results:
-        if r.task not in TASKS or is_reference(r.suite):
+        if r.task not in TASKS or reference(r.suite):
             continue
         per_doc = collected.setdefault(r.suite, {})
         key = (r.corpus, r.document)
@@ -113,10 +114,13 @@ def _values(results: list[JobResult]) -> dict[str, dict[tuple[str, str], float]]
 def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str]],
               overrides: dict | None = None, resamples: int = RESAMPLES,
               malformed: Collection[tuple[str, str]] = (),
+              references: Collection[str] | None = None,
               ) -> list[Recommendation]:
     """One recommendation per format of the run, from its results alone; the `malformed`
     documents (corpus, path) count nowhere: not in scores, intervals, weights, worst
-    features or documents, nor in which suites open a format."""
+    features or documents, nor in which suites open a format. `references`: the suites
+    the run recorded as the reference (None: as the suites' code says now)."""
+    reference = is_reference if references is None else frozenset(references).__contains__
     if malformed:
         results = [r for r in results if (r.corpus, r.document) not in malformed]
         features = {k: v for k, v in features.items() if k not in malformed}
@@ -128,11 +132,12 @@ def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str
         docs = sorted({(r.corpus, r.document) for r in of_format})
         statuses: dict[str, set[str]] = {}
         for r in of_format:
-            if r.task in TASKS and not is_reference(r.suite):
+            if r.task in TASKS and not reference(r.suite):
                 statuses.setdefault(r.suite, set()).add(r.status)
         not_opening = sorted(s for s, st in statuses.items()
                              if st <= {Status.UNSUPPORTED.value})
-        values = {s: v for s, v in _values(of_format).items() if s not in not_opening and v}
+        values = {s: v for s, v in _values(of_format, reference).items()
+                  if s not in not_opening and v}
         out.append(_recommend_format(fmt, docs, values, features, weights, versions,
                                      not_opening, resamples, of_format))
     return out
