@@ -50,8 +50,9 @@ _ELEMENTS = {
     (P, "embeddedFont"): "embedded-fonts",
 }
 # Part name patterns -> tag, and what a used part of that name must hold to prove it.
-_PARTS: tuple[tuple[re.Pattern[str], str, Callable[[bytes, set[str]], bool]], ...] = (
-    (re.compile(r"(^|/)charts/chart\d*\.xml$"), "charts", content.non_empty),
+# None: any bytes do (a picture or a sound is not opened to be counted).
+_PARTS: tuple[tuple[re.Pattern[str], str, Callable[[bytes, set[str]], bool] | None], ...] = (
+    (re.compile(r"(^|/)charts/chart\d*\.xml$"), "charts", None),
     (re.compile(r"(^|/)diagrams/data\d*\.xml$"), "smartart", content.smartart_nodes),
     (re.compile(r"(^|/)comments\d*\.xml$|(^|/)comments/|(^|/)threadedComments/"), "comments",
      content.any_comment),
@@ -61,11 +62,11 @@ _PARTS: tuple[tuple[re.Pattern[str], str, Callable[[bytes, set[str]], bool]], ..
     (re.compile(r"(^|/)externalLinks/[^/]+\.xml$"), "external-links", content.linked_book),
     (re.compile(r"(^|/)notesSlides/"), "notes", content.notes_text),
     (re.compile(r"(^|/)media/.*\.(mp4|m4v|mov|avi|wmv|mp3|wav|wma|m4a)$", re.I), "media",
-     content.non_empty),
+     None),
     (re.compile(r"(^|/)media/.*\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg)$", re.I), "images",
-     content.non_empty),
+     None),
     (re.compile(r"(^|/)fonts/.*\.(odttf|ttf|fntdata)$", re.I), "embedded-fonts",
-     content.non_empty),
+     None),
     (re.compile(r"^xl/tables/"), "table", content.root_named("table")),
     (re.compile(r"^ppt/slide(Masters|Layouts)/[^/]+\.xml$"), "masters-and-layouts",
      content.master_content),
@@ -152,10 +153,8 @@ def _package(path: Path, tags: set[str]) -> None:
         used = sorted(package.reachable)  # parts nothing uses prove nothing
         for name in used:
             for pattern, tag, proves in _PARTS:
-                if tag not in tags and pattern.search(name):
-                    data = package.part(name)
-                    if data and proves(data, tags):
-                        tags.add(tag)
+                if tag not in tags and pattern.search(name) and package.holds(name, proves):
+                    tags.add(tag)
         if sum(1 for n in used if re.match(r"^xl/worksheets/sheet\d*\.xml$", n)) > 1:
             tags.add("multiple-sheets")
         if package.used_external():

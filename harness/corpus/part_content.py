@@ -163,6 +163,16 @@ class Package:
                                                                          cache))
                    for rel in self.relationships)
 
+    def holds(self, name: str, proves: Callable[[bytes, set[str]], bool] | None) -> bool:
+        """Whether a part has bytes and, where `proves` is given, the content it checks."""
+        info = self.infos.get(name.lower())
+        if info is None or info.file_size == 0:
+            return False
+        if proves is None:
+            return True
+        data = self.read(info)
+        return bool(data) and proves(data, self.tags)
+
     def part(self, name: str) -> bytes | None:
         info = self.infos.get(name.lower())
         return self.read(info) if info else None
@@ -221,10 +231,6 @@ def master_content(data: bytes, tags: set[str]) -> bool:
 def vba_project(data: bytes, tags: set[str]) -> bool:
     """A compiled VBA project is an OLE container; an empty or foreign part runs nothing."""
     return olefile.isOleFile(data)
-
-
-def non_empty(data: bytes, tags: set[str]) -> bool:
-    return bool(data.strip())
 
 
 def root_named(*names: str) -> Callable[[bytes, set[str]], bool]:
