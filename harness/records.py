@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import types
 import typing
@@ -169,10 +170,10 @@ class JobResult:
     def measures(self) -> ShowMeasures | SaveMeasures | None:
         return self.show if self.show is not None else self.save
 
-    @property
+    @functools.cached_property
     def details(self) -> dict[str, Any]:
         """The flat view the store kept before schema 6 (keys as then: `pages`, `signals`,
-        `via`...), read-only, for templates and exports still written against it."""
+        `via`...), for templates and exports still written against it; not to be changed."""
         flat: dict[str, Any] = {}
         for part in (self.measures,):
             if part is not None:
