@@ -306,3 +306,20 @@ def test_sheets_count_when_the_workbook_lists_them(tmp_path):
         rb'<sheet [^>]*name="Second"[^>]*/>', b"", xml)})
     assert "multiple-sheets" in _tags(tmp_path, "c.xlsx", two)
     assert "multiple-sheets" not in _tags(tmp_path, "e.xlsx", one_listed)
+
+
+def test_many_relationships_over_a_large_part_stay_quick(tmp_path):
+    """Each source part is read once for the ids it names, however many relationships it
+    has: 20,000 relationships over a 4 MB body must not mean 20,000 scans of it."""
+    import time
+
+    rels = _rels(*[(f"rIdX{n}", "chart", f"charts/chart{n}.xml") for n in range(20_000)])
+    big = _edit(_word(), {
+        "word/_rels/document.xml.rels": lambda xml: xml.replace(
+            b"</Relationships>", rels.split(b">", 1)[1].replace(b"</Relationships>", b"")
+            + b"</Relationships>"),
+        "word/document.xml": _body("<w:p><w:r><w:t>" + "words " * 700_000 + "</w:t></w:r></w:p>"),
+        "word/charts/chart1.xml": b"<c:chartSpace xmlns:c='x'/>"})
+    started = time.monotonic()
+    tags = _tags(tmp_path, "many.docx", big)
+    assert "charts" not in tags and time.monotonic() - started < 30

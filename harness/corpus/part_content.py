@@ -61,6 +61,9 @@ def local(element: etree._Element) -> tuple[str, str]:
     return namespace, name
 
 
+_ATTRIBUTE_VALUE = re.compile(rb"""=\s*["']([^"'<>]{1,255})["']""")
+
+
 @dataclass
 class Relationship:
     source: str  # part name, "" for the package itself
@@ -123,12 +126,14 @@ class Package:
         info = self.infos.get(part.lower())
         return info.filename if info else None
 
-    def _names_id(self, source: str, rid: str, cache: dict[str, bytes]) -> bool:
+    def _names_id(self, source: str, rid: str, cache: dict[str, frozenset[bytes]]) -> bool:
+        """Whether the source part has an attribute whose value is this relationship id;
+        each source is read once, however many relationships it has."""
         if source not in cache:
             info = self.infos.get(source.lower())
-            cache[source] = (self.read(info) or b"") if info else b""
-        return re.search(rb"=\s*[\"']" + re.escape(rid.encode()) + rb"[\"']",
-                         cache[source]) is not None
+            data = (self.read(info) or b"") if info else b""
+            cache[source] = frozenset(_ATTRIBUTE_VALUE.findall(data))
+        return rid.encode() in cache[source]
 
     def _walk(self) -> set[str]:
         by_source: dict[str, list[Relationship]] = {}
@@ -139,7 +144,7 @@ class Package:
             # Hand-made or damaged: nothing says which parts are used, so all count.
             return {i.filename for i in self.infos.values()}
         seen: set[str] = set()
-        cache: dict[str, bytes] = {}
+        cache: dict[str, frozenset[bytes]] = {}
         queue = deque([""])
         while queue:
             source = queue.popleft()
@@ -157,7 +162,7 @@ class Package:
     def used_external(self) -> bool:
         """Whether a used part pulls content from another file (a linked workbook, image,
         object); hyperlinks and template paths do not count."""
-        cache: dict[str, bytes] = {}
+        cache: dict[str, frozenset[bytes]] = {}
         return any(rel.external and rel.kind in EXTERNAL_CONTENT and rel.source in self.reachable
                    and (rel.kind == "externalLinkPath" or self._names_id(rel.source, rel.id,
                                                                          cache))
