@@ -293,8 +293,8 @@ def corpus_add(
 def corpus_validate(
     corpus: Annotated[Path, typer.Option(help="The corpus to check.")] = DEFAULT_CORPUS,
 ) -> None:
-    """Hashes match, licences are SPDX, files exist, no duplicates, no unlisted document, the
-    manifest's schema is valid. Exit 5 when anything differs."""
+    """Hashes match (reference PDFs too), licences are SPDX, files exist, no duplicates, no
+    unlisted document, the manifest's schema is valid. Exit 5 when anything differs."""
     from harness.corpus.metadata import validate
 
     problems = validate(corpus)
