@@ -1,9 +1,9 @@
-"""From measurements to a grade on 0-5 (5 best). The rubric is written in the README.
+"""From measurements to a grade on 0-5 (5 best). The rubric is written in docs/method.md.
 
 Each measured signal earns its own grade; the result's grade is the lowest of them, so a
 grade is only as good as the weakest thing we could check. Failures (crashed, timed out...)
 are statuses and never grades. The thresholds are anchored in physical terms and sit above
-the noise floor measured by `fidelity calibrate` (README, "Noise floor").
+the noise floor measured by `fidelity calibrate` (docs/measurements.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Machine-readable exports. results.json is a contract other tools read (README)."""
+"""Machine-readable exports. results.json is a contract other tools read (docs/results.md)."""
 
 from __future__ import annotations
 
