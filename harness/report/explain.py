@@ -209,7 +209,9 @@ def rubric() -> tuple[list[str], list[tuple[int, list[str]]]]:
         cells = []
         for m in graded:
             if grade == 0:
-                cells.append("more" if m.lower_is_better else "lower")
+                never = m.key == "drawn_passed" or (m.lower_is_better and m.unit == "%"
+                                                    and m.thresholds[-1] >= 1.0)
+                cells.append("—" if never else "more" if m.lower_is_better else "lower")
                 continue
             limit = m.thresholds[5 - grade]
             if m.lower_is_better and limit >= 1.0 and m.unit == "%":
