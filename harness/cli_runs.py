@@ -18,6 +18,7 @@ import renderers
 from harness.cli import DEFAULT_CORPUS, DEFAULT_OUT, _store_path, app
 from harness.corpus import discover
 from harness.corpus.discover import scan
+from harness.corpus.sample import stratified_sample
 from harness.errors import UsageError
 from harness.report import build_report
 from harness.report.analysis import matrix
@@ -73,13 +74,15 @@ def run(
         min=0, help="MiB of resident memory any one suite process may use in a job; over it, "
              "its process group is killed and the job is crashed. 0: unbounded. "
              "Default: 4096.")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
-        = None,
+    limit: Annotated[Optional[int], typer.Option(
+        min=1, help="Only N documents: a sample stratified by format, in proportion, those "
+             "with a reference PDF first (the same corpus gives the same sample).")] = None,
     task: Annotated[Optional[list[str]], typer.Option(
         help="Task: show, save, save-odf, save-recalc; repeat for several. Default: all.")]
         = None,
     profile: Annotated[Optional[str], typer.Option(
-        help="Settings profile: quick, nightly, ci, or one of [tool.fidelity.profiles]. "
+        help="Settings profile: quick, nightly, ci, or one defined in fidelity.toml "
+             "(profiles.NAME) or pyproject.toml (tool.fidelity.profiles.NAME). "
              "Default: ci when the CI variable is set.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Run the jobs on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
@@ -97,7 +100,9 @@ def run(
     jsonl: Annotated[Optional[Path], typer.Option(
         help="Write JSON Lines here (relative to OUT).")] = None,
     fail_below: Annotated[Optional[int], typer.Option(
-        min=0, max=5, help="JUnit failure below this grade. Default: 3.")] = None,
+        min=0, max=5, help="Exit 1 when a graded result is below this grade, and make it a "
+             "JUnit failure. Without it (nor the profile's fail_below_grade), JUnit still "
+             "marks grades below 3 as failures but the exit code ignores grades.")] = None,
     report: Annotated[bool, typer.Option(
         "--report/--no-report", help="Build the HTML report after the sweep.")] = True,
     follow_symlinks: Annotated[bool, typer.Option(
@@ -107,10 +112,11 @@ def run(
     **suite_options: Optional[str],
 ) -> None:
     """Render every document with every chosen suite, compare, grade, store and report.
-    Exit 1 when a result regressed since the suite's previous run."""
+    Exit 1 when a result regressed since the previous run of the same documents, or when
+    --fail-below G is given and a graded result is below G."""
     from harness.config import profile as load_profile
     from harness import executors
-    from harness.history import history, regressions, summary_lines
+    from harness.history import below_grade, history, regressions, summary_lines
 
     profile_name, chosen = load_profile(profile)
     roots = corpus or [Path(p) for p in chosen.get("corpus", [])] or [DEFAULT_CORPUS]
@@ -120,8 +126,12 @@ def run(
     if unknown:
         raise UsageError(f"unknown task {', '.join(unknown)}; known: {', '.join(ALL_TASKS)}")
     _use_suite_options(suite_options, chosen)
-    found = scan(roots, limit or chosen.get("limit"), follow_symlinks=follow_symlinks)
-    documents = found.documents
+    _folders_only(roots)
+    found = scan(roots, None, follow_symlinks=follow_symlinks)
+    sample = stratified_sample(found.documents, limit or chosen.get("limit"))
+    documents = sample.documents
+    if sample.sampled:
+        print(f"fidelity: {sample.describe()}", file=sys.stderr)
     # Every known suite by default: one that is not installed here stands in the matrix as
     # `unavailable`, with its reason, rather than silently missing.
     suites = suite or chosen.get("suites") or renderers.names()
@@ -140,26 +150,62 @@ def run(
     print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
           f"({', '.join(suites)}) x task(s) {', '.join(tasks)}, {where}"
           + (f", profile {profile_name}" if profile_name else ""), file=sys.stderr)
+    gate = fail_below if fail_below is not None else chosen.get("fail_below_grade")
     with Store(_store_path(out, store)) as db:
-        finished = sweep(documents, suites, db, settings, executor=executor)
+        try:
+            finished = sweep(documents, suites, db, settings, executor=executor)
+        except KeyboardInterrupt:
+            _say_how_to_resume(db, len(documents))
+            raise
         if report:
             written = build_report(db, finished.id, out)
         _print_summary(db, finished.id)
         for line in finished.settings.get("skipped") or ():
             print(f"skipped: {line}")
         _write_ci_outputs(db, finished.id, out, junit or chosen.get("junit"),
-                          jsonl or chosen.get("jsonl"),
-                          fail_below if fail_below is not None
-                          else chosen.get("fail_below_grade", 3))
+                          jsonl or chosen.get("jsonl"), gate if gate is not None else 3)
         histories = history(db, finished.id)
+        low = below_grade(db.results(finished.id), gate) if gate is not None else []
     for line in summary_lines(histories):
         print(line)
     if report:
         print(f"report: {written / 'index.html'}")
-    found = regressions(histories)
-    if found:
-        print(f"fidelity: {found} regression(s) since the previous run", file=sys.stderr)
+    regressed = regressions(histories)
+    if regressed:
+        print(f"fidelity: {regressed} regression(s) since the previous run of these "
+              "documents", file=sys.stderr)
+    if low:
+        print(f"fidelity: {len(low)} graded result(s) below grade {gate} (--fail-below "
+              f"{gate}), e.g. " + "; ".join(f"{r.suite} {r.corpus}/{r.document} [{r.task}] "
+                                           f"grade {r.grade}" for r in low[:3]),
+              file=sys.stderr)
+    if regressed or low:
         raise typer.Exit(1)
+
+
+def _folders_only(roots: list[Path]) -> None:
+    """`--corpus` takes folders: a file given instead is named as such, not as missing."""
+    for root in roots:
+        if root.is_file():
+            raise UsageError(f"--corpus takes a folder, and {root} is a file: give its folder "
+                             f"({root.parent}), or put the file in a folder of its own")
+
+
+def _say_how_to_resume(db: Store, planned_documents: int) -> None:
+    """After Ctrl-C (or SIGTERM): what the interrupted run holds, and the command that
+    resumes it (the same command: a run with the same plan is resumed, not restarted)."""
+    import shlex
+
+    stopped = [r for r in db.runs() if r.state == "interrupted"]
+    if not stopped:
+        return
+    run = max(stopped, key=lambda r: r.finished_at or "")
+    results = list(db.results(run.id))
+    not_ok = sum(1 for r in results if r.status not in ("ok", "unavailable", "unsupported"))
+    words = [w for w in sys.argv[1:] if w != "--fresh"]
+    print(f"fidelity: run {run.id} stopped with {len(results)} result(s) stored "
+          f"({not_ok} not ok) for {planned_documents} document(s) in {db.path}; resume it "
+          f"with the same command: fidelity {shlex.join(words)}", file=sys.stderr)
 
 
 def _memory_limit(option: int | None, chosen: dict) -> int | None:
@@ -185,8 +231,15 @@ def _write_ci_outputs(db: Store, run_id: str, out: Path, junit: Path | str | Non
 
 
 def _print_summary(db: Store, run_id: str) -> None:
-    suites, formats, cells = matrix(list(db.results(run_id)))
-    table = Table(title=f"run {run_id}: mean grade (graded documents) and failures")
+    from harness.history import mean_grade, task_label
+
+    results = list(db.results(run_id))
+    suites, formats, cells = matrix(results)
+    grouped: dict[tuple[str, str], list] = {}
+    for r in results:
+        grouped.setdefault((task_label(r.suite, r.task), r.format), []).append(r)
+    means = {key: mean_grade(rows) for key, rows in grouped.items()}
+    table = Table(title=f"run {run_id}: mean grade (failures count as 0) and failures")
     for column, justify in (("suite", "left"), ("format", "left"), ("mean grade", "right"),
                             ("graded", "right"), ("ungraded", "right"), ("not ok", "left")):
         table.add_column(column, justify=justify)
@@ -195,7 +248,8 @@ def _print_summary(db: Store, run_id: str) -> None:
         if not cell.ran:  # nothing ran: said below, not a row each
             left_out += sum(cell.statuses.values())
             continue
-        table.add_row(suite_name, fmt, f"{cell.mean:.2f}" if cell.mean is not None else "-",
+        mean = means[(suite_name, fmt)].mean_grade
+        table.add_row(suite_name, fmt, f"{mean:.2f}" if mean is not None else "-",
                       str(len(cell.graded)), str(cell.ungraded),
                       ", ".join(f"{k} {v}" for k, v in sorted(cell.failures.items())))
     Console(width=100).print(table)

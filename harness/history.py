@@ -321,8 +321,8 @@ def summary_lines(histories: list[SuiteHistory], limit: int = 20) -> list[str]:
         for key, (before, after) in h.means.items():
             if before != after:
                 lines.append(f"  mean grade {key}: {_mean_text(before)} -> {_mean_text(after)} "
-                             f"(failures as 0: {before.failed} -> {after.failed} of "
-                             f"{before.counted} -> {after.counted})")
+                             f"(failures counted as 0: {before.failed} of {before.counted} "
+                             f"-> {after.failed} of {after.counted})")
         shown = [c for c in h.changes if c.kind == "regression"][:limit]
         lines += [f"  regression: {c.describe()}" for c in shown]
         more = h.counts["regression"] - len(shown)

@@ -37,6 +37,7 @@ class SweepProgress:
         self._started = time.monotonic()
         self._first = already_done
         self._last_line = self._started
+        self._summarised = -1  # `done` when the last summary line was printed
         self._bar: Progress | None = None
         if not self.plain:
             self._bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
@@ -54,7 +55,7 @@ class SweepProgress:
     def __exit__(self, *exc: object) -> None:
         if self._bar:
             self._bar.stop()
-        elif self.done > self._first:
+        elif self.done > self._first and self.done != self._summarised:
             self._summary()
 
     def _failure_text(self) -> str:
@@ -100,6 +101,7 @@ class SweepProgress:
 
     def _summary(self) -> None:
         self._last_line = time.monotonic()
+        self._summarised = self.done
         eta_text = self._eta_text()
         share = 100 * self.done / self.total if self.total else 100
         eta_text = f", {eta_text}" if eta_text else ""

@@ -3,6 +3,8 @@ regression failing the run, and a real Dask scheduler and workers on loopback.""
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -29,13 +31,14 @@ def fidelity(*args, env=None, timeout=900):
 
 
 def _results(out: Path, run_id=None):
-    db = sqlite3.connect(out / "fidelity.sqlite")
-    if run_id is None:
-        run_id = db.execute("SELECT id FROM runs ORDER BY started_at DESC, id DESC").fetchone()[0]
-    rows = db.execute("SELECT document, task, status, grade, details, total_seconds FROM "
-                      "results WHERE run_id=?", (run_id,)).fetchall()
-    return run_id, [{"document": r[0], "task": r[1], "status": r[2], "grade": r[3],
-                     "details": json.loads(r[4]), "seconds": r[5]} for r in rows]
+    """A run's results (the latest run by default), read through the store."""
+    from harness.store import Store
+
+    with Store(out / "fidelity.sqlite") as store:
+        run_id = run_id or store.run().id
+        return run_id, [{"document": r.document, "task": str(r.task), "status": str(r.status),
+                         "grade": r.grade, "details": r.details, "seconds": r.total_seconds}
+                        for r in store.results(run_id)]
 
 
 def test_the_cache_key_changes_with_every_input(tmp_path, monkeypatch):
@@ -85,6 +88,14 @@ def test_a_rerun_converts_nothing_and_keeps_every_artifact(tmp_path):
         for page in r["details"]["pages"]:
             assert (out / "artifacts" / second_id / page).is_file()
     assert "0 regression, 0 fix" in again.stdout
+    # --fail-below: exit 1 exactly when a graded result is below it, typed `grade` in JUnit
+    gated = fidelity("run", *SHOW, "--out", str(out), "--fail-below", "5", "--junit", "g.xml",
+                     "--no-report")
+    low = [r for r in _results(out)[1] if r["grade"] is not None and r["grade"] < 5]
+    assert gated.returncode == (1 if low else 0), gated.stderr[-2000:]
+    assert (f"{len(low)} graded result(s) below grade 5" in gated.stderr) == bool(low)
+    types = [f.get("type") for f in ET.parse(out / "g.xml").getroot().iter("failure")]
+    assert types.count("grade") == len(low)
     info = json.loads(fidelity("cache", "info", "--out", str(out), "--json").stdout)
     assert info["entries"] == PROBE_COUNT == info["matching_this_machine"]
     cases = list(ET.parse(out / "j.xml").getroot().iter("testcase"))
@@ -97,19 +108,91 @@ def test_a_rerun_converts_nothing_and_keeps_every_artifact(tmp_path):
     assert not any("cached_from" in r["details"] for r in _results(out)[1])
 
 
+def _stalling_soffice(folder: Path, stall_on: str) -> Path:
+    """A stand-in soffice (FIDELITY_SOFFICE) that hangs on documents whose path holds
+    `stall_on` and is the real soffice for every other call: a timeout on purpose."""
+    real = subprocess.run(["sh", "-c", "command -v soffice"], capture_output=True,
+                          text=True).stdout.strip()
+    script = folder / "stalling-soffice"
+    script.write_text(f"""#!/bin/sh
+for arg in "$@"; do
+  case "$arg" in *{stall_on}*) exec sleep 600;; esac
+done
+exec {real} "$@"
+""")
+    script.chmod(0o755)
+    return script
+
+
 @needs_libreoffice
 @pytest.mark.integration
-def test_a_worse_result_is_a_regression_and_fails_the_run(tmp_path):
+def test_injected_timeouts_are_regressions_against_the_previous_run_of_those_documents(
+        tmp_path):
+    """The issue's night: a quick run on other documents comes between two sweeps of the
+    same folder; the second sweep's timeouts are still found, and fail the run and
+    `history`."""
+    docs, other = tmp_path / "docs", tmp_path / "other"
+    docs.mkdir()
+    other.mkdir()
+    for name in ("word-features.docx", "word-review.docx", "sheet-features.xlsx"):
+        shutil.copy(PROBES / name, docs / name)
+    shutil.copy(PROBES / "deck-media.pptx", other / "deck-media.pptx")
     out = tmp_path / "reports"
-    assert fidelity("run", *SHOW, "--out", str(out), "--limit", "2").returncode == 0
-    # One second is too short for a fresh soffice: every document times out.
-    worse = fidelity("run", *SHOW, "--out", str(out), "--limit", "2", "--timeout", "1",
-                     "--libreoffice-mode", "oneshot", "--junit", "j.xml")
+    common = ["--suite", "libreoffice", "--task", "show", "--libreoffice-mode", "oneshot",
+              "--timeout", "30", "--out", str(out), "--no-report"]
+    first = fidelity("run", "--corpus", str(docs), *common)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert fidelity("run", "--corpus", str(other), *common).returncode == 0
+    stalling = _stalling_soffice(tmp_path, "word-review")
+    worse = fidelity("run", "--corpus", str(docs), *common, "--no-cache", "--junit", "j.xml",
+                     env={"FIDELITY_SOFFICE": str(stalling)})
+    runs = sqlite3.connect(out / "fidelity.sqlite").execute(
+        "SELECT id FROM runs ORDER BY started_at, id").fetchall()
     assert worse.returncode == 1, worse.stderr[-2000:]
-    assert "regression(s) since the previous run" in worse.stderr
-    assert "regression: probes/" in worse.stdout
-    errors = ET.parse(out / "j.xml").getroot().get("errors")
-    assert int(errors) >= 1
+    assert f"since run {runs[0][0]} of the same 3 document(s): 1 regression" in worse.stdout
+    assert "regression: docs/word-review.docx [show]: grade" in worse.stdout
+    assert "-> timed_out" in worse.stdout
+    _, results = _results(out)
+    timed_out = [r for r in results if r["status"] == "timed_out"]
+    assert [r["document"] for r in timed_out] == ["word-review.docx"]
+    assert int(ET.parse(out / "j.xml").getroot().get("errors")) == 1
+    history = fidelity("history", "--out", str(out))
+    assert history.returncode == 1 and "1 regression" in history.stdout
+    assert "new" in history.stdout and "gone" not in history.stdout
+    data = json.loads(fidelity("history", "--out", str(out), "--json").stdout)
+    [suite] = data
+    assert suite["previous_run_id"] == runs[0][0] and suite["baseline"]["same_documents"]
+    # failures count as 0: the timed-out document pulls the mean down, it is not left out
+    docx = [r for r in results if r["document"].endswith(".docx")]
+    before, after = suite["means"]["libreoffice docx"]
+    assert (after["failed"], after["graded"]) == (1, len(docx) - 1)
+    assert after["mean_grade"] == pytest.approx(
+        sum(r["grade"] for r in docx if r["grade"] is not None) / len(docx), abs=0.01)
+    assert after["mean_grade"] < before["mean_grade"]
+
+
+@needs_libreoffice
+@pytest.mark.integration
+def test_ctrl_c_says_what_is_stored_and_the_same_command_resumes(tmp_path):
+    out = tmp_path / "reports"
+    args = ["run", *SHOW, "--task", "save", "--out", str(out), "--jobs", "1", "--no-cache",
+            "--no-report"]
+    sweep = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=dict(os.environ, CI=""), start_new_session=True)
+    _wait_for_results(out / "fidelity.sqlite", 2, sweep)
+    os.killpg(sweep.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, stderr[-2000:]
+    run_id, stored = _results(out)
+    said = [line for line in stderr.splitlines() if "resume it with the same command" in line]
+    assert said and f"run {run_id} stopped with {len(stored)} result(s) stored" in said[0]
+    command = shlex.split(said[0].split("same command: ", 1)[1])
+    assert command[0] == "fidelity" and command[1:] == args
+    resumed = fidelity(*command[1:])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming run {run_id}" in resumed.stderr
+    assert _results(out)[0] == run_id
 
 
 def _wait_for_results(store: Path, count: int, process: subprocess.Popen,
@@ -190,3 +273,52 @@ def test_a_dask_cluster_gives_the_results_of_a_local_run(tmp_path):
     for r in dask_results:  # artifacts came back as bytes and were written here
         for page in r["details"]["pages"]:
             assert (tmp_path / "dask" / "artifacts" / dask_id / page).is_file()
+
+
+def _job_result(name, status="ok", cached_from=None):
+    from harness.pipeline import JobResult
+    result = JobResult(corpus="c", document=name, format="docx", suite="libreoffice",
+                       suite_version="7.4", task="show", status=status,
+                       grade=4 if status == "ok" else None, message="")
+    if cached_from is None:
+        return result
+    from dataclasses import replace
+    if hasattr(result, "suite_run"):  # typed records
+        return replace(result, suite_run=replace(result.suite_run, cached_from_run=cached_from))
+    result.details["cached_from"] = cached_from
+    return result
+
+
+def test_progress_after_a_resume_counts_what_failed_before(capsys):
+    from harness.progress import SweepProgress
+
+    earlier = [_job_result(f"e{i}", "failed" if i < 3 else "ok") for i in range(5)]
+    with SweepProgress(10, plain=True, already_done=5, earlier=earlier) as progress:
+        progress.advance(_job_result("n1", "timed_out"))
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("[6/10]") and "libreoffice failed: 3" in last
+    assert "libreoffice timed_out: 1" in last
+
+
+def test_results_taken_at_once_do_not_shorten_the_eta():
+    """Reused results arrive in a burst before anything is computed: the ETA is the pace
+    of computed results alone, not of the burst."""
+    from harness.progress import SweepProgress
+
+    progress = SweepProgress(102, plain=True, interval_seconds=3600)
+    for i in range(100):
+        progress.advance(_job_result(f"r{i}", cached_from="earlier"))
+    assert progress.eta_seconds() is None  # nothing computed yet: no guess
+    time.sleep(0.2)
+    progress.advance(_job_result("computed"))
+    assert progress.eta_seconds() >= 0.15  # one left, at ~0.2 s a result
+
+
+def test_run_help_names_where_profiles_live_and_a_file_is_not_a_corpus(tmp_path):
+    helped = fidelity("run", "--help", env={"COLUMNS": "200"})
+    assert "tool.fidelity.profiles.NAME" in helped.stdout and "one of ." not in helped.stdout
+    document = tmp_path / "some.docx"
+    shutil.copy(PROBES / "word-features.docx", document)
+    refused = fidelity("run", "--corpus", str(document), "--out", str(tmp_path / "out"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"--corpus takes a folder, and {document} is a file" in refused.stderr
