@@ -8,6 +8,7 @@ Imports nothing of the harness or the suites, so both can import it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
@@ -62,6 +63,14 @@ FAMILIES: Mapping[str, str] = MappingProxyType(
 SWEPT = frozenset(FAMILIES)
 # The OOXML main part -> the family its package is, whatever the file's name says.
 OOXML_MAIN_PARTS: Mapping[str, str] = MappingProxyType({p: f for f, p in _OOXML.items()})
+
+
+# Microsoft's rendering of a document, kept beside it: the reference every suite is held to.
+REFERENCE_SUFFIX = ".reference.pdf"
+
+
+def reference_for(document: Path) -> Path:
+    return document.with_name(document.stem + REFERENCE_SUFFIX)
 
 
 def _normal(extension: str) -> str:

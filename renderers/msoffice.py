@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from harness.formats import extensions
+from harness.formats import REFERENCE_SUFFIX, extensions, reference_for  # noqa: F401 (re-exported)
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 from renderers.output import finish
 
-REFERENCE_SUFFIX = ".reference.pdf"
 PER_DOCUMENT = "per document (read from each reference PDF)"
-
-
-def reference_for(document: Path) -> Path:
-    return document.with_name(document.stem + REFERENCE_SUFFIX)
 
 
 def producer_of(pdf: Path) -> str | None:

@@ -21,10 +21,10 @@ import pytest
 
 import renderers
 from harness import formats
+from harness.formats import reference_for
 from harness.executors.dask_cluster import forwarded_environment
 from harness.sweep import SweepSettings, _options
 from renderers.base import Status, Task, family, target_extension
-from renderers.msoffice import reference_for
 from tests.conftest import PROBES, REPO
 from tests.fakes.outputs import write_pdf
 

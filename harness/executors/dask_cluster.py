@@ -20,10 +20,10 @@ from pathlib import Path
 
 import renderers
 from harness.errors import UsageError
+from harness.formats import reference_for
 from harness.executors.base import Executor, Record, register
 from harness.executors.local import worker_died
 from harness.pipeline import Job, JobResult, release_renderers, run_job
-from renderers.msoffice import reference_for
 from renderers.process import WORKER_VARIABLE, kill_active_groups
 
 SCRATCH_PREFIX = "fidelity-"
