@@ -91,7 +91,6 @@ def _resolve(source: str, target: str) -> str:
 class Package:
     """A package's parts and relationships; `reachable` is what the document uses."""
 
-    zip: zipfile.ZipFile
     read: Callable[[zipfile.ZipInfo], bytes | None]  # bounded, adds error tags
     tags: set[str]
     infos: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # by lower-case name
@@ -101,7 +100,7 @@ class Package:
     @classmethod
     def open(cls, package: zipfile.ZipFile, read: Callable[[zipfile.ZipInfo], bytes | None],
              tags: set[str]) -> Package:
-        self = cls(package, read, tags, {i.filename.lower(): i for i in package.infolist()})
+        self = cls(read, tags, {i.filename.lower(): i for i in package.infolist()})
         for info in self.infos.values():
             source = _rels_source(info.filename)
             data = self.read(info) if source is not None else None
