@@ -102,11 +102,6 @@ def extensions(*families: str, without: frozenset[str] = frozenset()) -> frozens
     return frozenset(f.extension for f in FORMATS if f.family in wanted) - without
 
 
-def read_by(reader: str) -> tuple[str, ...]:
-    """The extensions one source-truth reader takes."""
-    return tuple(f.extension for f in FORMATS if f.reader == reader)
-
-
 def readers() -> dict[str, str]:
     """Extension -> the harness.truth module that reads it."""
     return {f.extension: f.reader for f in FORMATS if f.reader}
