@@ -180,6 +180,8 @@ class JobResult:
                 flat.update(to_json(part))
         if "reference_note" in flat:
             flat["reference"] = flat.pop("reference_note")
+        if not flat.get("page_pairs", True):  # kept only by a comparison with a reference
+            del flat["page_pairs"]
         flat.update({k: v for k, v in to_json(self.artifacts).items() if v})
         run = self.suite_run
         if run.via:
