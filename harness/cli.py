@@ -1,9 +1,9 @@
 """The `fidelity` command. Exit codes: 0 done, 1 a result regressed since the previous run
 of the same documents (`run`, `history`) or, with `--fail-below`, a graded result is below it
 (`run`), 2 usage error (an unknown run id included), 3 nothing to do, 4 result store error,
-5 corpus refused a change or is invalid, 6 an input of `compare` cannot be read or rendered, 70 internal error,
-130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document is a result, not an exit
-code. The sweep commands live in cli_runs.py."""
+5 corpus refused a change or is invalid, 6 an input of `compare` cannot be read or rendered,
+70 internal error, 130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document is a
+result, not an exit code. The sweep commands live in cli_runs.py."""
 
 from __future__ import annotations
 
