@@ -11,7 +11,7 @@ import pytest
 from harness.corpus import discover
 from harness.corpus.metadata import add, license_problem, load, nearest_license, save, validate
 from harness.errors import CorpusError
-from tests.conftest import PROBES, REPO
+from tests.conftest import PROBES, REPO, SHARED, needs_shared
 from tests.fakes.outputs import write_pdf
 
 WORD = PROBES / "word-features.docx"
@@ -98,6 +98,17 @@ def test_a_sub_folder_finds_the_manifest_tsv_of_a_parent(tmp_path):
     found = {d.relpath: (d.license, d.source) for d in discover([corpus / "golden"])}
     assert found == {"deep/a.docx": ("Apache-2.0", "acme/word"),
                      "b.xlsx": ("MIT", "acme/sheet")}
+
+
+@needs_shared
+def test_the_shared_golden_folder_takes_provenance_from_the_corpus_manifest():
+    rows = {}
+    for line in (SHARED / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        path, source, *_ = line.split("\t")
+        rows[path] = source
+    documents = discover([SHARED / "office2pdf-golden"])
+    assert documents and all(d.license and d.source == rows[f"office2pdf-golden/{d.relpath}"]
+                             for d in documents)
 
 
 def test_a_folder_with_no_manifest_above_has_no_provenance(tmp_path):

@@ -18,6 +18,7 @@ from pptx.util import Cm
 
 from harness.corpus.features import detect
 from harness.corpus.package_probes import build_chart_docx, build_media_pptx, probe_sound
+from harness.truth import read_truth
 from tests.conftest import PROBES
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -101,6 +102,10 @@ def test_comments_need_a_comment_in_word(tmp_path):
     assert b"word/comments.xml" in emptied  # the part stays, as Word leaves it
     assert "comments" in _tags(tmp_path, "c.docx", with_comment)
     assert "comments" not in _tags(tmp_path, "e.docx", emptied)
+    # The tag and the document page's own count of comments tell the same story.
+    for name in ("c.docx", "e.docx"):
+        counted = read_truth(tmp_path / name, "docx").facts["comments"]
+        assert (counted > 0) == ("comments" in detect(tmp_path / name).tags), name
 
 
 def test_comments_need_a_comment_in_a_workbook(tmp_path):
