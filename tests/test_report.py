@@ -194,9 +194,11 @@ def test_an_older_store_gains_features_and_titles(tmp_path):
 
 # --- the front page: a verdict in words, a chart, warnings, folded cells ----------------
 
-def _sweep(tmp_path, n_docs, *, reference=False, source=None, gnumeric=False, runs=1):
+def _sweep(tmp_path, n_docs, *, reference=False, source=None, gnumeric=False, runs=1,
+           unswept=0):
     """n_docs .docx documents; LibreOffice graded 5/4, AbiWord 2/1 with a crash on every
-    fifth; Gnumeric (optionally) refusing the format, as it does."""
+    fifth; Gnumeric (optionally) refusing the format, as it does; `unswept` more documents
+    the run had not reached."""
     from harness.corpus.properties import DocumentProperties
 
     store = Store(tmp_path / "reports" / "fidelity.sqlite")
@@ -204,7 +206,7 @@ def _sweep(tmp_path, n_docs, *, reference=False, source=None, gnumeric=False, ru
     pdf.write_bytes(b"%PDF-1.4")
     docs = [Document("c", tmp_path, f"d{i:02}.docx", "docx", 10, f"{i:02}" * 32,
                      reference_pdf=pdf if reference else None, source=source)
-            for i in range(n_docs)]
+            for i in range(n_docs + unswept)]
     if gnumeric:
         docs.append(Document("c", tmp_path, "s.xlsx", "xlsx", 10, "f" * 64))
     suites = {"libreoffice": {"version": "7.4", "available": True, "reason": None},
@@ -219,7 +221,7 @@ def _sweep(tmp_path, n_docs, *, reference=False, source=None, gnumeric=False, ru
                            "font_families": [f"Family {i}" for i in range(36)]})
         store.start_run(run, docs, {("c", d.relpath): DocumentProperties(
             ("table",) if i % 3 == 0 else (), None) for i, d in enumerate(docs)})
-        for i, d in enumerate(d for d in docs if d.format == "docx"):
+        for i, d in enumerate(d for d in docs[:n_docs] if d.format == "docx"):
             store.add_result(run.id, _result(d.relpath, "libreoffice", "ok", 5 - i % 2))
             crashed = i % 5 == 0 and k == runs - 1
             store.add_result(run.id, _result(d.relpath, "abiword",
@@ -275,6 +277,14 @@ def test_few_documents_without_references_are_flagged_and_not_recommended(tmp_pa
     assert "Open .docx with" not in verdict
     assert "LibreOffice leads on .docx, but the evidence is thin" in verdict
     assert "(3 warnings)" in verdict  # in the summary at the top as well
+
+
+def test_a_run_cut_short_is_flagged_by_the_documents_measured(tmp_path):
+    store, _ = _sweep(tmp_path, 20, reference=True, unswept=25)
+    verdict = _section(build_report(store, None, tmp_path / "reports")
+                       .joinpath("index.html").read_text(), "verdicts")
+    assert "Few documents: 20 measured of the 45 of this format" in verdict
+    assert "Open .docx with" not in verdict
 
 
 def test_real_documents_are_not_called_probes(tmp_path):

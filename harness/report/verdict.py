@@ -50,14 +50,19 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def warnings(documents: list[dict[str, Any]]) -> list[str]:
-    """What a reader must know about the evidence behind one format's verdict."""
+def warnings(documents: list[dict[str, Any]], measured: int | None = None) -> list[str]:
+    """What a reader must know about the evidence behind one format's verdict; `measured`:
+    the fewest documents any compared suite has a value on (a run cut short, a suite that
+    refused some), when fewer than the format's documents."""
     n = len(documents)
+    measured = n if measured is None else min(measured, n)
     out = []
-    if n < MIN_DOCUMENTS:
-        out.append(f"Few documents: {n} of this format, fewer than the {MIN_DOCUMENTS} this "
-                   "report asks for before calling a score settled. One document more or less "
-                   "can change the order; the interval is likely narrower than the truth.")
+    if measured < MIN_DOCUMENTS:
+        counted = (f"{measured} of this format" if measured == n else
+                   f"{measured} measured of the {n} of this format")
+        out.append(f"Few documents: {counted}, fewer than the {MIN_DOCUMENTS} this report "
+                   "asks for before calling a score settled. One document more or less can "
+                   "change the order; the interval is likely narrower than the truth.")
     references = sum(1 for d in documents if d.get("reference_pdf"))
     if n and not references:
         out.append("No Microsoft reference PDF for any of them: the grades check the text and "
@@ -109,7 +114,7 @@ def _verdict(rec: Recommendation, documents: list[dict[str, Any]],
     if absent:
         sentence += f" {_join(absent)} {'was' if len(absent) == 1 else 'were'} not measured " \
                     "on this machine (not installed)."
-    warned = warnings(documents)
+    warned = warnings(documents, min((s.documents for s in rec.suites), default=None))
     winner = suite_name(rec.winner) if rec.winner else None
     recommended = None
     if winner is None:
@@ -145,9 +150,13 @@ def _differences(rec: Recommendation, matrix_means: dict[tuple[str, str], float 
         if s.failures:
             reasons.append(f"its {s.failures} failure{'s' * (s.failures != 1)} count 0 here "
                            "and are left out of the matrix's mean")
-        reasons.append("here each feature is weighted by how common it is")
-        if (f"{s.suite} (save)", rec.format) in matrix_means:
-            reasons.append("here saving counts too, the matrix's row is showing only")
+        saved = (f"{s.suite} (save)", rec.format)
+        if saved in matrix_means:
+            reasons.append("saving back counts here too (the matrix's save row: "
+                           + (f"{matrix_means[saved]:.2f})" if matrix_means[saved] is not None
+                              else "no grade)"))
+        if s.documents > 1:
+            reasons.append("here each feature is weighted by how common it is")
         out.append(f"{suite_name(s.suite)}: {s.score:.2f} here, {plain:.2f} in the matrix — "
                    + "; ".join(reasons) + ".")
     return out
