@@ -18,7 +18,7 @@ import pytest
 from harness.cache import CacheKey
 from harness.corpus import Document
 from harness.pipeline import Job
-from tests.conftest import PROBES, REPO, needs_libreoffice
+from tests.conftest import PROBES, REPO, SHARED, needs_libreoffice, needs_shared
 
 SHOW = ["--suite", "libreoffice", "--task", "show", "--corpus", str(PROBES)]
 PROBE_COUNT = len([p for p in PROBES.iterdir() if not p.name.endswith(".json")])
@@ -322,3 +322,23 @@ def test_run_help_names_where_profiles_live_and_a_file_is_not_a_corpus(tmp_path)
     refused = fidelity("run", "--corpus", str(document), "--out", str(tmp_path / "out"))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert f"--corpus takes a folder, and {document} is a file" in refused.stderr
+
+
+@needs_libreoffice
+@needs_shared
+@pytest.mark.integration
+def test_a_limited_run_samples_across_formats_and_fail_below_sets_the_exit_code(tmp_path):
+    golden = SHARED / "office2pdf-golden"
+    out = tmp_path / "reports"
+    done = fidelity("run", "--corpus", str(golden), "--suite", "libreoffice", "--task", "show",
+                    "--limit", "3", "--fail-below", "5", "--junit", "j.xml", "--out", str(out),
+                    "--no-report")
+    documents = sorted(p for p in golden.iterdir() if p.suffix in (".docx", ".xlsx", ".pptx"))
+    assert (f"sampled 3 of {len(documents)} documents, stratified by format, references "
+            "first") in done.stderr
+    _, results = _results(out)
+    assert sorted(Path(r["document"]).suffix for r in results) == [".docx", ".pptx", ".xlsx"]
+    low = [r for r in results if r["grade"] is not None and r["grade"] < 5]
+    assert done.returncode == (1 if low else 0), done.stderr[-2000:]
+    failures = list(ET.parse(out / "j.xml").getroot().iter("failure"))
+    assert [f.get("type") for f in failures].count("grade") == len(low)
