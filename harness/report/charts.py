@@ -68,6 +68,10 @@ def _svg(figure, name: str, title: str) -> str:
             + f"<title>{_escape(title)}</title>" + text[opening:])
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -100,13 +104,14 @@ def score_chart(fmt: str, bars: Sequence[ScoreBar], title: str) -> str:
             axes.plot([bar.low, bar.high], [y, y], linestyle="none", marker="|",
                       markersize=10, color=look.colour)
             axes.plot([bar.score], [y], marker=look.marker, markersize=8, color=look.colour,
-                      markeredgecolor="black", markeredgewidth=0.6, linestyle="none")
-            axes.annotate(f"{bar.score:.2f} [{bar.low:.2f}–{bar.high:.2f}]", (5.05, y),
+                      markeredgecolor="black", markeredgewidth=0.6, linestyle="none",
+                      clip_on=False)
+            axes.annotate(f"{bar.score:.2f} [{bar.low:.2f}–{bar.high:.2f}]", (5.25, y),
                           xycoords="data", va="center", ha="left", annotation_clip=False)
         axes.set_yticks(range(len(bars)),
-                        [f"{b.label}\n{b.documents} docs, {b.failures} failed"
+                        [f"{b.label}\n{_count(b.documents, 'doc')}, {b.failures} failed"
                          for b in reversed(bars)])
-        axes.set_xlim(0, 5)
+        axes.set_xlim(-0.1, 5.15)
         axes.set_ylim(-0.6, len(bars) - 0.4)
         axes.set_xticks(range(6))
         axes.grid(axis="x", color="#bbbbbb", linewidth=0.5)
@@ -153,7 +158,7 @@ def trend_chart(fmt: str, run_labels: Sequence[str], lines: Sequence[TrendLine])
             handles.append(Line2D([], [], color=look.colour, linestyle=look.dash,
                                   marker=look.marker, markeredgecolor="black",
                                   markeredgewidth=0.5,
-                                  label=f"{line.label} ({line.documents} docs)"))
+                                  label=f"{line.label} ({_count(line.documents, 'doc')})"))
         axes.set_ylim(-0.3, 5.3)
         axes.set_yticks(range(6))
         axes.set_ylabel("mean grade (failure = 0)")
