@@ -7,10 +7,14 @@ Definitions used throughout:
 - *The previous run of the same documents*, for a suite: the most recent earlier *complete*
   run that ran that suite and whose documents (corpus, path and content hash, as the run
   recorded them) are exactly this run's. When none is exactly the same, the nearest earlier
-  run (most documents in common, then fewest different, then most recent) is the baseline,
-  the difference is said in words ("no earlier run of these 315 documents; nearest earlier
-  run R differs by 12 documents") and the comparison is made on the documents both hold,
-  still result by result. With nothing in common there is no baseline: every result is new.
+  run (most documents in common, then fewest different, then most recent; sought among the
+  latest NEAREST_AMONG runs of the suite) is the baseline, the difference is said in words
+  ("no earlier run of these 315 documents; nearest earlier run R differs by 12 documents")
+  and the comparison is made on the documents both hold, still result by result; results
+  of the other documents are counted as `not_compared`. With nothing in common there is no
+  baseline: every result is new. A document whose content changed is another document.
+- *Trend*: a suite (task) on a format, over this run and the earlier complete runs that hold
+  all of its documents, computed on this run's documents only.
 - *Regression*: a result that was `ok` and is now anything else (`timed_out`, `crashed`,
   `failed`, `empty`, `unsupported`), or whose grade fell. A *fix* is the reverse.
 - *Mean grade*: over the results where the suite got the document (`ok` or a failure);
@@ -36,6 +40,9 @@ NOTHING_RAN = frozenset({Status.UNAVAILABLE.value, Status.UNSUPPORTED.value})  #
 FAILED = frozenset({Status.FAILED.value, Status.EMPTY.value, Status.CRASHED.value,
                     Status.TIMED_OUT.value})  # the suite got the document and failed: grade 0
 KINDS = ("regression", "fix", "unchanged", "new")
+# Without a run of the same documents, the nearest is sought among this many earlier runs of
+# the suite (the latest first), so a history of years stays quick to read.
+NEAREST_AMONG = 60
 
 DocumentId = tuple  # (corpus, path, sha256) or, when a run did not record hashes, (corpus, path)
 
@@ -227,21 +234,24 @@ def baseline(store: Store, run_id: str | None, suite: str,
     runs = store.runs()
     earlier = [r for r in runs[:[r.id for r in runs].index(run.id)] if r.state == "complete"]
     here = runs_cache.documents(run.id)
-    best: tuple[tuple[int, int, int], Run, int, int, int] | None = None
-    for position, candidate in enumerate(earlier):
+    best: tuple[tuple[int, int], Run, int, int, int] | None = None
+    looked = 0
+    for candidate in reversed(earlier):  # the latest first
         if not runs_cache.ran(candidate, suite):
             continue
         common, only_here, only_there = _overlap(here, runs_cache.documents(candidate.id))
-        if not only_here and not only_there:  # the same documents: the latest one wins
-            best = ((1, 0, position), candidate, len(common), 0, 0)
-        elif common and (best is None or best[0][0] == 0):
-            rank = (0, len(common) * 10**9 - (only_here + only_there), position)
-            if best is None or rank > best[0]:
-                best = (rank, candidate, len(common), only_here, only_there)
+        if not only_here and not only_there:
+            return Baseline(candidate.id, len(here), True, len(common), 0, 0)
+        rank = (len(common), -(only_here + only_there))
+        if common and (best is None or rank > best[0]):  # on a tie, the later run stays
+            best = (rank, candidate, len(common), only_here, only_there)
+        looked += 1
+        if best is not None and looked >= NEAREST_AMONG:
+            break
     if best is None:
         return Baseline(None, len(here), False, 0, len(here), 0)
-    rank, candidate, shared, only_here, only_there = best
-    return Baseline(candidate.id, len(here), rank[0] == 1, shared, only_here, only_there)
+    _, candidate, shared, only_here, only_there = best
+    return Baseline(candidate.id, len(here), False, shared, only_here, only_there)
 
 
 def history(store: Store, run_id: str | None = None) -> list[SuiteHistory]:
@@ -356,9 +366,13 @@ def trend_runs(store: Store, run_id: str | None = None, limit: int = 30) -> list
     run = store.run(run_id)
     runs = store.runs()
     here = cache.documents(run.id)
-    chosen = [r for r in runs[:[r.id for r in runs].index(run.id)]
-              if r.state == "complete" and _overlap(here, cache.documents(r.id))[1] == 0]
-    return (chosen + [run])[-limit:]
+    chosen: list[Run] = []
+    for r in reversed(runs[:[r.id for r in runs].index(run.id)]):
+        if len(chosen) >= limit - 1:
+            break
+        if r.state == "complete" and _overlap(here, cache.documents(r.id))[1] == 0:
+            chosen.append(r)
+    return (chosen[::-1] + [run])[-limit:]
 
 
 def trends(store: Store, run_id: str | None = None, limit: int = 30) -> list[Trend]:
