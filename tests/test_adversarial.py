@@ -133,7 +133,8 @@ def test_nothing_of_the_machine_leaks_and_no_entity_is_expanded(hostile):
     _, out, _, _ = hostile
     db = sqlite3.connect(out / "fidelity.sqlite")
     stored = " ".join(str(v) for row in db.execute(
-        "SELECT message, stderr, scores, details FROM results") for v in row)
+        "SELECT message, stderr, scores, artifacts, show, save, suite_run FROM results")
+        for v in row)
     assert "root:x:0:0" not in stored
     assert "lollollollol" * 100 not in stored
     for pdf in (out / "artifacts").rglob("*.pdf"):
@@ -145,8 +146,9 @@ def test_nothing_of_the_machine_leaks_and_no_entity_is_expanded(hostile):
 def test_the_zip_bomb_is_refused_by_the_harness_before_inflating(hostile):
     _, out, _, _ = hostile
     db = sqlite3.connect(out / "fidelity.sqlite")
-    (details,) = db.execute("SELECT details FROM results WHERE document='zip bomb.docx' "
-                            "AND suite='libreoffice' AND task='show'").fetchone()
+    (details,) = db.execute("SELECT coalesce(show, '') FROM results WHERE "
+                            "document='zip bomb.docx' AND suite='libreoffice' AND "
+                            "task='show'").fetchone()
     assert "zip bomb" in details or "inflate" in details
 
 

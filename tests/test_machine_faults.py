@@ -53,8 +53,8 @@ def _census(store: Path, into: Path) -> str:
             "'results': db.execute('SELECT count(*) FROM results').fetchone()[0], "
             "'distinct': db.execute('SELECT count(DISTINCT document || suite || task) FROM "
             "results').fetchone()[0], "
-            "'harness_errors': db.execute(\"SELECT count(*) FROM results WHERE details LIKE "
-            "'%harness_error%'\").fetchone()[0], "
+            "'harness_errors': db.execute(\"SELECT count(*) FROM results WHERE "
+            "json_extract(suite_run, '$.harness_error')\").fetchone()[0], "
             "'states': [r[0] for r in db.execute('SELECT state FROM runs')]}))")
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} {store} >{into}"
 
