@@ -174,10 +174,7 @@ class JobResult:
     def details(self) -> dict[str, Any]:
         """The flat view the store kept before schema 6 (keys as then: `pages`, `signals`,
         `via`...), for templates and exports still written against it; not to be changed."""
-        flat: dict[str, Any] = {}
-        for part in (self.measures,):
-            if part is not None:
-                flat.update(to_json(part))
+        flat: dict[str, Any] = to_json(self.measures) if self.measures is not None else {}
         if "reference_note" in flat:
             flat["reference"] = flat.pop("reference_note")
         if not flat.get("page_pairs", True):  # kept only by a comparison with a reference

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import renderers
+from harness.records import SCORE_NAMES
 from harness.report import build_report
 from harness.store import Store
 
@@ -69,6 +70,9 @@ def test_a_moved_store_gives_the_same_report_anywhere(swept, monkeypatch):
     assert run.settings["feature_weights"]["configured"]["headings"] == 9.0
     assert run.settings["feature_weights"]["effective"]["lists"] == 9.0
     assert run.suites["libreoffice"]["tasks"] and run.suites["libreoffice"]["label"]
+    with Store(out / "fidelity.sqlite") as store:  # scores are named as the schema says
+        names = {name for r in store.results(run.id) for name in r.scores}
+    assert "ssim_mean" in names and names <= SCORE_NAMES, names - SCORE_NAMES
 
     # Another machine: the store and its artifacts under another path, built from a folder
     # whose settings weigh features otherwise, by code that no longer takes the Microsoft
