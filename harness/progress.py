@@ -63,7 +63,7 @@ class SweepProgress:
 
     def advance(self, result: JobResult) -> None:
         self.done += 1
-        if result.details.get("cached_from") or result.status in INSTANT:
+        if result.suite_run.cached_from_run or result.status in INSTANT:
             self._instant += 1
             if self.computed == 0:  # the clock starts with the first computed result
                 self._started = time.monotonic()

@@ -145,8 +145,8 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
 
 
 def _images(results: list[JobResult]) -> list[str]:
-    return [rel for r in results for rel in (r.details.get("pages", [])
-            + r.details.get("reference_pages", []) + r.details.get("diff_pages", []))]
+    return [rel for r in results for rel in (*r.artifacts.pages, *r.artifacts.reference_pages,
+                                             *r.artifacts.diff_pages)]
 
 
 def _context(store: Store, run: Run, results: list[JobResult], documents: list[dict],
@@ -198,7 +198,7 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         "page_rows": {key: _page_rows(rs, run.is_reference) for key, rs in by_doc.items()},
         "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
         "with_overlay": {key for key, rs in by_doc.items()
-                         if any(r.details.get("diff_pages") for r in rs.values())},
+                         if any(r.artifacts.diff_pages for r in rs.values())},
     }
 
 
@@ -265,11 +265,11 @@ def _page_rows(results: dict[str, JobResult], is_reference=is_reference,
     """Rows of the side-by-side view: the reference page, then each suite's page; no column
     for a suite that rendered nothing (format not opened, not installed), nor for the
     reference suite beside the reference itself."""
-    reference = next((r.details.get("reference_pages") for r in results.values()
-                      if r.task == TASK_SHOW and r.details.get("reference_pages")), [])
+    reference = next((r.artifacts.reference_pages for r in results.values()
+                      if r.task == TASK_SHOW and r.artifacts.reference_pages), ())
     results = {name: r for name, r in results.items() if r.task == TASK_SHOW
                and r.status not in NOT_RUN and not (reference and is_reference(r.suite))}
-    longest = max([len(reference)] + [len(r.details.get("pages", [])) for r in results.values()])
+    longest = max([len(reference)] + [len(r.artifacts.pages) for r in results.values()])
     if not longest:
         return []
     rows = []
@@ -277,8 +277,7 @@ def _page_rows(results: dict[str, JobResult], is_reference=is_reference,
         rows.append({
             "number": i + 1,
             "reference": reference[i] if i < len(reference) else None,
-            "suites": {name: (r.details.get("pages", [])[i]
-                              if i < len(r.details.get("pages", [])) else None,
+            "suites": {name: (r.artifacts.pages[i] if i < len(r.artifacts.pages) else None,
                               _pair(r, i + 1))
                        for name, r in results.items()},
         })
@@ -287,8 +286,8 @@ def _page_rows(results: dict[str, JobResult], is_reference=is_reference,
 
 def _pair(result: JobResult, page: int) -> dict[str, Any] | None:
     """The aligned pair a candidate page belongs to, with its overlay when one was kept."""
-    diffs = result.details.get("diff_pages", [])
-    for n, pair in enumerate(result.details.get("page_pairs", [])):
+    diffs = result.artifacts.diff_pages
+    for n, pair in enumerate(result.show.page_pairs if result.show else ()):
         if pair.get("candidate_page") == page:
             return {**pair, "diff": diffs[n] if n < len(diffs) else None}
     return None
