@@ -29,6 +29,7 @@ sweep: setup
 
 test: setup
 	$(BIN)/fidelity corpus validate
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 probes: venv

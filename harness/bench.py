@@ -23,11 +23,13 @@ import numpy as np
 from PIL import Image
 
 import renderers
+from harness import executors
 from harness.corpus import Document
 from harness.errors import NothingToDo
+from harness.processes.groups import run_in_group
 from harness.records import Status
 from harness.store import Store
-from renderers.process import run_in_group
+from harness.sweep import SweepSettings, sweep
 
 SUITE = "libreoffice"
 
@@ -135,9 +137,6 @@ def naive_loop(documents: list[Document], scratch: Path, timeout: float) -> Timi
 
 def harness_run(documents: list[Document], store_path: Path, workers: int, timeout: float,
                 use_cache: bool, scheduler: str | None = None) -> HarnessTiming:
-    from harness import executors
-    from harness.sweep import SweepSettings, sweep
-
     executor = (executors.get("dask", scheduler=scheduler) if scheduler
                 else executors.get("local", workers=workers))
     settings = SweepSettings(jobs=workers, timeout_seconds=timeout, tasks=("show",),

@@ -31,9 +31,8 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-from harness.pipeline import TASK_SHOW, JobResult
+from harness.records import JobResult, Status, Task
 from harness.store import Run, Store
-from renderers.base import Status
 
 NOT_RUN = frozenset({Status.UNAVAILABLE.value})  # not a result of the suite at all
 NOTHING_RAN = frozenset({Status.UNAVAILABLE.value, Status.UNSUPPORTED.value})  # for means
@@ -166,7 +165,7 @@ def mean_grade(results: Iterable[JobResult]) -> MeanGrade:
 
 def task_label(suite: str, task: str) -> str:
     """A suite's row as the report names it: showing and saving back are graded apart."""
-    return suite if task == TASK_SHOW else f"{suite} ({task})"
+    return suite if task == Task.SHOW else f"{suite} ({task})"
 
 
 def _version(results: list[JobResult], run: Run, suite: str) -> str | None:

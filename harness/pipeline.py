@@ -35,8 +35,8 @@ from harness.records import (Artifacts, JobResult, SaveMeasures, Scores, ShowMea
 from harness.truth import SourceTruth, read_truth
 from harness.truth.fonts import asked_fonts
 from renderers.base import RenderOutcome, Status, Task
-from renderers.memory import DEFAULT_LIMIT_MB, JobMemory
-from renderers.output import pdf_page_count
+from harness.processes.memory import DEFAULT_LIMIT_MB, JobMemory
+from harness.pdfinfo import pdf_page_count
 
 REPORT_PAGES = 40  # page images kept per document and suite for the report
 TASK_SHOW = Task.SHOW

@@ -11,6 +11,8 @@ from typing import ClassVar
 import pypdfium2 as pdfium
 from PIL import Image
 
+from renderers.command import command_version
+
 # 60 DPI: an A4 page is 496 x 702 px. Enough to see layout, reflow and missing objects;
 # coarse enough that anti-aliasing and hinting differences between renderers blur away.
 DEFAULT_DPI = 60
@@ -66,8 +68,6 @@ class Poppler(Rasteriser):
     name = "pdftoppm"
 
     def version(self) -> str:
-        from renderers.command import command_version
-
         return command_version(("pdftoppm", "-v"), r"version ([\d.]+)") or "unknown"
 
     def render(self, pdf: Path, dpi: int, max_pages: int) -> list[Image.Image]:

@@ -106,6 +106,13 @@ _RESULT_FIELDS = tuple(result_columns())
 _RESULT_COLUMNS = ", ".join(_RESULT_FIELDS)
 
 
+
+def artifacts_root(store_path: Path) -> Path:
+    """Where a store's runs keep their files (page images, PDFs, saved copies): beside it,
+    so that a store copied with its folder keeps its evidence."""
+    return store_path.parent / "artifacts"
+
+
 @dataclass(frozen=True)
 class Run:
     id: str

@@ -26,7 +26,7 @@ from harness import executors
 from harness.cache import CacheKey, adopt, font_families, fonts_fingerprint
 from harness.config import feature_weights, load_settings
 from harness.corpus import Document, document_key
-from harness.corpus.metadata import hand_tags
+from harness.corpus.manifest import hand_tags
 from harness.corpus.properties import (PROPERTIES_VERSION, DocumentProperties,
                                        read_properties, with_hand_tags)
 from harness.executors import Executor
@@ -36,10 +36,10 @@ from harness.progress import SweepProgress
 from harness.rasterise import DEFAULT_DPI
 from harness.rasterise import get as get_rasteriser
 from harness.records import JobResult
-from harness.store import Run, Store
+from harness.store import Run, Store, artifacts_root
 from renderers.base import Availability, RenderOutcome, Status, Task
-from renderers.memory import DEFAULT_LIMIT_MB
-from renderers.process import SWEEP_VARIABLE, kill_tagged, network_containment
+from harness.processes.memory import DEFAULT_LIMIT_MB
+from harness.processes.groups import SWEEP_VARIABLE, kill_tagged, network_containment
 
 ALL_TASKS = tuple(Task)
 
@@ -86,9 +86,6 @@ def _remove_orphaned_scratch() -> None:
         if owner.isdigit() and not Path(f"/proc/{owner}").exists() and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
 
-
-def artifacts_root(store_path: Path) -> Path:
-    return store_path.parent / "artifacts"
 
 
 def sweep(documents: list[Document], suites: list[str], store: Store,

@@ -18,7 +18,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from types import FrameType
 
-from renderers.process import WORKER_VARIABLE, kill_active_groups
+from harness.processes.groups import WORKER_VARIABLE, kill_active_groups
 
 _PR_SET_PDEATHSIG = 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from renderers.base import (Availability, Renderer, RenderOutcome, Status, SuiteOption, Task,
                             option_key)
-from renderers.process import HARNESS_VARIABLES
+from harness.processes.groups import HARNESS_VARIABLES
 
 _REGISTRY: dict[str, type[Renderer]] = {}
 _INFRASTRUCTURE = {"base", "command", "process", "output", "uno_listener", "wps_driver"}

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from renderers.base import Availability, Renderer, RenderOutcome, Task, target_extension
 from renderers.output import classify
-from renderers.process import run_in_group
+from harness.processes.groups import run_in_group
 
 
 @lru_cache(maxsize=16)

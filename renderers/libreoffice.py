@@ -25,7 +25,7 @@ from renderers.base import (Availability, Renderer, RenderOutcome, Status, Suite
                             family)
 from renderers.command import command_version
 from renderers.output import classify, finish
-from renderers.process import run_in_group
+from harness.processes.groups import run_in_group
 from renderers.uno_listener import UnoListener, UnoUnavailable
 
 _CANDIDATES = ("soffice", "libreoffice", "/usr/lib/libreoffice/program/soffice",

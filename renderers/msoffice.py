@@ -9,28 +9,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import pypdfium2 as pdfium
 
-from harness.formats import REFERENCE_SUFFIX, extensions, reference_for  # noqa: F401 (re-exported)
+from harness.formats import extensions, reference_for
+from harness.pdfinfo import producer_of
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 from renderers.output import finish
 
 PER_DOCUMENT = "per document (read from each reference PDF)"
-
-
-def producer_of(pdf: Path) -> str | None:
-    """Which application made the PDF, from its Creator and Producer entries."""
-    try:
-        document = pdfium.PdfDocument(str(pdf))
-    except (OSError, pdfium.PdfiumError):
-        return None
-    try:
-        meta = document.get_metadata_dict(skip_empty=True)
-    finally:
-        document.close()
-    parts = [meta.get("Creator"), meta.get("Producer")]
-    return " / ".join(p.strip() for p in parts if p and p.strip()) or None
 
 
 @register

@@ -19,7 +19,7 @@ from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, target_extension
 from renderers.command import package_version
 from renderers.output import ExitMeaning, classify
-from renderers.process import run_in_group
+from harness.processes.groups import run_in_group
 
 _CANDIDATES = ("/opt/onlyoffice/desktopeditors/converter/x2t",
                "/run/current-system/sw/share/desktopeditors/converter/x2t",

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-import pypdfium2 as pdfium
 
 from harness.formats import main_part
+from harness.pdfinfo import pdf_page_count
 from renderers.base import RenderOutcome, Status
-from renderers.process import ProcessResult
+from harness.processes.groups import ProcessResult
 
 
 
@@ -27,20 +27,6 @@ class ExitMeaning:
     status: Status
     message: str
     keeps_output: bool = False
-
-
-def pdf_page_count(path: Path) -> tuple[int, str | None]:
-    """Pages in the PDF, or 0 and why it is unusable."""
-    try:
-        if path.stat().st_size == 0:
-            return 0, "the file is 0 bytes"
-        pdf = pdfium.PdfDocument(str(path))
-    except (OSError, pdfium.PdfiumError) as exc:
-        return 0, f"not a readable PDF ({exc})"
-    try:
-        return len(pdf), None
-    finally:
-        pdf.close()
 
 
 def package_problem(path: Path, extension: str) -> str | None:

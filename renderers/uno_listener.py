@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from harness.formats import PRESENTATION, SPREADSHEET, WORD
 from renderers.base import Status
-from renderers.process import STDERR_LIMIT_CHARS, kill_tree, start_group
+from harness.processes.groups import STDERR_LIMIT_CHARS, kill_tree, start_group
 
 CONNECT_SECONDS = 60.0
 # Where Debian's python3-uno and LibreOffice's own bundle keep the bridge's Python modules.

@@ -21,7 +21,7 @@ from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, 
 from renderers.base import target_extension
 from renderers.command import package_version
 from renderers.output import ExitMeaning, classify
-from renderers.process import run_in_group
+from harness.processes.groups import run_in_group
 
 DEFAULT_HOME = "/opt/kingsoft/wps-office"
 # Office.conf keys: the EULA dialog would block a hidden instance forever, and the

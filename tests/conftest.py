@@ -26,7 +26,7 @@ needs_shared = pytest.mark.skipif(
 def processes_tagged(run_id: str) -> list[str]:
     """Names of the processes carrying a sweep's tag, which everything it starts inherits:
     what that sweep left behind, whatever other tests left on the machine."""
-    from renderers.process import SWEEP_VARIABLE
+    from harness.processes.groups import SWEEP_VARIABLE
 
     needle = f"{SWEEP_VARIABLE}={run_id}".encode()
     found = []

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from harness.agreement import (HEADER, Pair, Rating, append_ratings, figures, gather,
+from harness.report.agreement import (HEADER, Pair, Rating, append_ratings, figures, gather,
                                locations, measure, read_ratings, spearman, weighted_kappa)
 from harness.corpus import Document
 from harness.errors import UsageError
@@ -345,5 +345,5 @@ def test_without_ratings_the_report_says_how_to_add_them(tmp_path, monkeypatch):
     assert data["pairs"] == 0 and data["all"] is None
     assert data["locations"][0]["read"] == []
     # The project's ratings folder, wherever the command runs (here: another folder).
-    from harness.agreement import PROJECT_RATINGS
+    from harness.report.agreement import PROJECT_RATINGS
     assert data["locations"][0]["add_to"] == str(PROJECT_RATINGS / "docs.tsv")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.agreement import read_ratings
+from harness.report.agreement import read_ratings
 from harness.report import build_report
 from harness.store import Store
 from tests.test_agreement import _store

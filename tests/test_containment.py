@@ -22,7 +22,7 @@ from docx.shared import Cm
 from PIL import Image
 
 import renderers
-from renderers.process import NETWORK_VARIABLE, network_containment, run_in_group
+from harness.processes.groups import NETWORK_VARIABLE, network_containment, run_in_group
 from tests.conftest import PROBES, REPO, needs_libreoffice
 
 pytestmark = [needs_libreoffice, pytest.mark.integration,

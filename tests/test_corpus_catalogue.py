@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from harness.corpus import discover
-from harness.corpus.metadata import add, license_problem, load, nearest_license, save, validate
+from harness.corpus.manifest import load
+from harness.corpus.metadata import add, license_problem, nearest_license, save, validate
 from harness.errors import CorpusError
 from tests.conftest import PROBES, REPO, SHARED, needs_shared
 from tests.fakes.outputs import write_pdf

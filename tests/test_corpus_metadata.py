@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from harness.corpus import discover
-from harness.corpus.metadata import MANIFEST_NAME, add, load, validate
+from harness.corpus.manifest import MANIFEST_NAME, load
+from harness.corpus.metadata import add, validate
 from harness.errors import CorpusError
 from tests.conftest import PROBES, REPO, SHARED, needs_shared
 from tests.fakes.outputs import write_pdf

@@ -12,7 +12,7 @@ from harness.compare.text import compare_text
 from harness.truth import read_truth
 from renderers.base import Status, Task
 from renderers.uno_listener import UnoUnavailable
-from renderers.output import pdf_page_count
+from harness.pdfinfo import pdf_page_count
 from tests.conftest import PROBES, SHARED, needs_libreoffice, needs_shared
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from renderers.base import Task
-from renderers.process import kill_tree, start_group
+from harness.processes.groups import kill_tree, start_group
 from renderers.uno_listener import import_uno
 from tests.conftest import needs_libreoffice, run_suite
 from tests.hostile_files import macro_docm, macro_odt, macro_xlsm

@@ -10,7 +10,8 @@ import pytest
 
 from harness.corpus import Document, discover
 from harness.corpus.catalogue import describe, statistics
-from harness.corpus.metadata import Entry, malformed_note, save
+from harness.corpus.manifest import Entry, malformed_note
+from harness.corpus.metadata import save
 from harness.corpus.properties import DocumentProperties
 from harness.pipeline import JobResult
 from harness.report import build_report

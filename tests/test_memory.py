@@ -6,8 +6,8 @@ import time
 
 import psutil
 
-from renderers.memory import JobMemory
-from renderers.process import run_in_group
+from harness.processes.memory import JobMemory
+from harness.processes.groups import run_in_group
 
 # A child that holds N MiB resident (touched, not just reserved) for a while, then exits.
 _HOLD = ("import sys, time; b = bytearray(int(sys.argv[1]) * 2**20); "

@@ -5,7 +5,7 @@ import sys
 import time
 import uuid
 
-from renderers.process import run_in_group
+from harness.processes.groups import run_in_group
 
 
 def _alive(marker: str) -> bool:

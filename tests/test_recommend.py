@@ -25,7 +25,7 @@ def _corpus(grades: dict[str, list], features=None):
 def test_a_clearly_better_suite_is_recommended_with_its_interval():
     results, features = _corpus({"libreoffice": [5, 5, 4, 5, 5, 4, 5, 5] * 4,
                                  "abiword": [2, 3, 2, 1, 3, 2, 2, 3] * 4})
-    (rec,) = recommend(results, features)
+    (rec,) = recommend(results, features, references={"msoffice"})
     assert rec.winner == "libreoffice" and rec.clear and rec.tied == ["libreoffice"]
     best, other = rec.suites
     assert best.low <= best.score <= best.high and other.low <= other.score <= other.high
@@ -35,7 +35,7 @@ def test_a_clearly_better_suite_is_recommended_with_its_interval():
 
 def test_suites_that_cannot_be_told_apart_give_no_clear_winner():
     results, features = _corpus({"a": [5, 3, 4, 5, 2, 4], "b": [4, 4, 5, 3, 4, 4]})
-    (rec,) = recommend(results, features)
+    (rec,) = recommend(results, features, references={"msoffice"})
     assert not rec.clear and set(rec.tied) == {"a", "b"}
     assert rec.verdict.startswith("no clear winner")
 
@@ -43,14 +43,14 @@ def test_suites_that_cannot_be_told_apart_give_no_clear_winner():
 def test_failures_count_zero_and_the_reference_is_no_candidate():
     results, features = _corpus({"flaky": [5, "crashed", 5, "failed", 5, "timed_out"] * 3,
                                  "steady": [4] * 18, "msoffice": [5] * 18})
-    (rec,) = recommend(results, features)
+    (rec,) = recommend(results, features, references={"msoffice"})
     assert [s.suite for s in rec.suites] == ["steady", "flaky"]
     assert rec.suites[1].failures == 9 and rec.suites[1].score < 3
 
 
 def test_a_suite_that_opens_no_document_of_the_format_is_named_apart():
     results, features = _corpus({"gnumeric": ["unsupported"] * 4, "libreoffice": [5, 4, 5, 5]})
-    (rec,) = recommend(results, features)
+    (rec,) = recommend(results, features, references={"msoffice"})
     assert rec.not_opening == ["gnumeric"] and [s.suite for s in rec.suites] == ["libreoffice"]
     assert "only suite measured" in rec.verdict
 
@@ -68,7 +68,7 @@ def test_feature_weights_decide_between_specialists():
 
 def test_the_worst_of_the_recommended_suite_is_named():
     results, features = _corpus({"lo": [5, 5, 1, 5, 5, 5]}, {2: ["charts"], 3: ["charts"]})
-    (rec,) = recommend(results, features)
+    (rec,) = recommend(results, features, references={"msoffice"})
     best = rec.suites[0]
     assert best.worst_documents[0][1] == "d2.docx" and best.worst_features[0].feature == "charts"
     assert best.worst_features[0].mean_grade == 3.0
@@ -78,7 +78,7 @@ def test_save_back_counts_and_other_tasks_do_not():
     results, features = _corpus({"lo": [5, 5, 5]})
     results += [_result(f"d{i}.docx", "lo", 1, task="save") for i in range(3)]
     results += [_result(f"d{i}.docx", "lo", 0, task="save-odf") for i in range(3)]
-    (rec,) = recommend(results, features)
+    (rec,) = recommend(results, features, references={"msoffice"})
     assert rec.suites[0].score == 3.0
 
 

@@ -9,7 +9,7 @@ import renderers
 from harness.truth import read_truth
 from renderers.base import Status, Task, family, target_extension
 from renderers.output import ExitMeaning, classify, package_problem
-from renderers.process import ProcessResult
+from harness.processes.groups import ProcessResult
 from tests.fakes.outputs import write_package, write_pdf
 
 

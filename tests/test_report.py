@@ -14,8 +14,7 @@ from harness.corpus import Document
 from harness.pipeline import JobResult
 from harness.records import Artifacts, SaveMeasures, ShowMeasures
 from harness.report import build_report
-from harness.store import Run, Store
-from harness.sweep import artifacts_root
+from harness.store import Run, Store, artifacts_root
 
 HOSTILE = "<script>alert(1)</script>.docx"
 
@@ -209,11 +208,16 @@ def _sweep(tmp_path, n_docs, *, reference=False, source=None, gnumeric=False, ru
             for i in range(n_docs + unswept)]
     if gnumeric:
         docs.append(Document("c", tmp_path, "s.xlsx", "xlsx", 10, "f" * 64))
-    suites = {"libreoffice": {"version": "7.4", "available": True, "reason": None},
-              "abiword": {"version": "3.0", "available": True, "reason": None},
-              "onlyoffice": {"version": None, "available": False, "reason": "not installed"}}
+    # as a sweep records them: the report reads labels and formats from the run alone
+    suites = {"libreoffice": {"version": "7.4", "available": True, "reason": None,
+                              "label": "LibreOffice", "formats": ["docx", "xlsx"]},
+              "abiword": {"version": "3.0", "available": True, "reason": None,
+                          "label": "AbiWord", "formats": ["docx"]},
+              "onlyoffice": {"version": None, "available": False, "reason": "not installed",
+                             "label": "OnlyOffice", "formats": ["docx", "xlsx"]}}
     if gnumeric:
-        suites["gnumeric"] = {"version": "1.12", "available": True, "reason": None}
+        suites["gnumeric"] = {"version": "1.12", "available": True, "reason": None,
+                              "label": "Gnumeric", "formats": ["xlsx"]}
     for k in range(runs):
         run = Run(f"r{k}", f"2026-01-0{k + 1}T00:00:00+00:00", None, "complete", "0.1.0", 3,
                   suites, {"rasteriser": {"rasteriser": "pypdfium2", "rasteriser_version": "x",

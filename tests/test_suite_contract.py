@@ -160,7 +160,7 @@ def test_a_suite_closes_at_the_end_of_a_with_block(suite, tmp_path):
 
 RENDERERS_DIR = REPO / "renderers"
 # Read by suites but never carried to a worker: the worker's own system (library path), and
-# the tags each sweep and worker sets for itself (renderers.process).
+# the tags each sweep and worker sets for itself (harness.processes.groups).
 NOT_CARRIED = {"LD_LIBRARY_PATH", "FIDELITY_PROCESS_TAG", "FIDELITY_SWEEP_TAG",
                "FIDELITY_WORKER_TAG"}
 

@@ -20,10 +20,11 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.corpus.manifest import Provenance, provenance
 from harness.corpus.sniff import container_problem
 from harness.errors import UsageError
 from harness.formats import FAMILIES, SWEPT as OFFICE_FORMATS  # what a sweep takes, by family
-from renderers.msoffice import REFERENCE_SUFFIX
+from harness.formats import REFERENCE_SUFFIX
 
 
 
@@ -134,8 +135,6 @@ def scan(roots: list[Path], limit: int | None = None, *,
 
     Nothing is opened before lstat/stat says it is a regular file (opening a FIFO blocks),
     and nothing whose real path is outside its root is read unless `follow_symlinks`."""
-    from harness.corpus.metadata import provenance  # noqa: PLC0415 - a cycle
-
     documents: list[Document] = []
     skipped: list[Skipped] = []
     labels: set[str] = set()
@@ -151,8 +150,6 @@ def scan(roots: list[Path], limit: int | None = None, *,
 
 def _scan_root(root: Path, label: str, manifest: dict, follow_symlinks: bool,
                ) -> tuple[list[Document], list[Skipped]]:
-    from harness.corpus.metadata import Provenance  # noqa: PLC0415 - a cycle
-
     unknown = Provenance(None, None, False)
     real_root = root.resolve(strict=True)
     found: list[Document] = []

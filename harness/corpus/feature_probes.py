@@ -28,7 +28,7 @@ from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Cm
 
-from harness.corpus.probes import (FIXED_DATE, _normalise_zip, add_note_reference,
+from harness.corpus.base_probes import (FIXED_DATE, normalise_zip, add_note_reference,
                                     add_notes_part)
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -120,7 +120,7 @@ def build_review_docx() -> tuple[bytes, dict[str, Any]]:
         "facts": {"tables": 2, "endnotes": 1, "footnotes": 0, "sections": 2},
     }
     fixed_date = (lambda xml: re.sub(rb'w:date="[^"]*"', b'w:date="2024-01-01T00:00:00Z"', xml))
-    return _normalise_zip(out.getvalue(), {"word/comments.xml": fixed_date}), expected
+    return normalise_zip(out.getvalue(), {"word/comments.xml": fixed_date}), expected
 
 
 def build_analysis_xlsx() -> tuple[bytes, dict[str, Any]]:
@@ -157,7 +157,7 @@ def build_analysis_xlsx() -> tuple[bytes, dict[str, Any]]:
         "hidden_text": ["Hidden sheet text"],
         "facts": {"sheets": 2, "visible_sheets": 1},
     }
-    return _normalise_zip(out.getvalue()), expected
+    return normalise_zip(out.getvalue()), expected
 
 
 _P = "http://schemas.openxmlformats.org/presentationml/2006/main"
@@ -203,7 +203,7 @@ def build_motion_pptx() -> tuple[bytes, dict[str, Any]]:
     out = io.BytesIO()
     deck.save(out)
     # The chart's data travels as an embedded workbook with its own timestamps.
-    embedded = {name: _normalise_zip for name in zipfile.ZipFile(out).namelist()
+    embedded = {name: normalise_zip for name in zipfile.ZipFile(out).namelist()
                 if name.startswith("ppt/embeddings/") and name.endswith(".xlsx")}
     expected = {
         "format": "pptx",
@@ -213,7 +213,7 @@ def build_motion_pptx() -> tuple[bytes, dict[str, Any]]:
         "expected_pages": 2,
         "facts": {"slides": 2, "hidden_slides": 0},
     }
-    return _normalise_zip(out.getvalue(), embedded), expected
+    return normalise_zip(out.getvalue(), embedded), expected
 
 
 

@@ -11,10 +11,7 @@ import functools
 import os
 import re
 import shutil
-import tomllib
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 from license_expression import get_spdx_licensing
@@ -23,37 +20,15 @@ from rapidfuzz import fuzz, process
 from harness.corpus.discover import OFFICE_FORMATS, regular_file_problem, sha256_of
 from harness.corpus.sniff import container_problem
 from harness.corpus.features import detect
+from harness.corpus.manifest import (MANIFEST_NAME, SCHEMA_VERSION, Entry, expectation_path, load,
+                                     tsv_entries)
 from harness.errors import CorpusError, SourceError
-from renderers.msoffice import REFERENCE_SUFFIX, producer_of
-from renderers.output import pdf_page_count
+from harness.formats import REFERENCE_SUFFIX
+from harness.pdfinfo import producer_of
+from harness.pdfinfo import pdf_page_count
+from harness.truth import read_truth
 
-MANIFEST_NAME = "corpus.toml"
-SCHEMA_VERSION = 1
 CONTRIBUTED = "contributed"
-_FIELDS = {"id", "path", "format", "source", "license", "features", "tags", "malformed",
-           "notes", "expected", "reference"}
-_REQUIRED = {"id", "path", "format", "source", "license"}
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: str  # sha256 of the file
-    path: str  # relative to the corpus root
-    format: str
-    source: str  # a URL, or "generated"
-    license: str  # an SPDX expression
-    features: tuple[str, ...] = ()  # detected from the file's parts
-    tags: tuple[str, ...] = ()  # added by hand
-    malformed: bool = False  # broken on purpose
-    notes: str = ""
-    expected: str = ""  # a probe's known content (path of its .expected.json)
-    # {"path", "producer", "sha256"}: a swapped reference PDF fails `corpus validate`
-    reference: dict[str, str] = field(default_factory=dict)
-
-    def record(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["features"], data["tags"] = list(self.features), list(self.tags)
-        return {k: v for k, v in data.items() if v not in ("", {}, [], False) or k in _REQUIRED}
 
 
 def license_problem(expression: str | None) -> str | None:
@@ -102,31 +77,6 @@ def nearest_license(text: str) -> str | None:
     return _spdx_ids()[best[0]]
 
 
-def load(root: Path) -> list[Entry]:
-    """The manifest's entries; an absent manifest is an empty corpus."""
-    manifest = root / MANIFEST_NAME
-    if not manifest.is_file():
-        return []
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{manifest} is not valid TOML: {exc}") from None
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise CorpusError(f"{manifest}: schema_version must be {SCHEMA_VERSION}")
-    entries = []
-    for number, record in enumerate(data.get("document", []), start=1):
-        unknown = set(record) - _FIELDS
-        missing = _REQUIRED - set(record)
-        if unknown or missing:
-            raise CorpusError(f"{manifest}: document {number} has "
-                              + "; ".join(filter(None, [
-                                  f"unknown keys {sorted(unknown)}" if unknown else "",
-                                  f"missing keys {sorted(missing)}" if missing else ""])))
-        entries.append(Entry(**{**record, "features": tuple(record.get("features", ())),
-                                "tags": tuple(record.get("tags", ()))}))
-    return entries
-
-
 def save(root: Path, entries: list[Entry]) -> Path:
     manifest = root / MANIFEST_NAME
     text = ("# The corpus's documents: provenance, licence, features.\n# Written by "
@@ -142,8 +92,6 @@ def save(root: Path, entries: list[Entry]) -> Path:
 
 def opening_problem(path: Path, fmt: str) -> str | None:
     """Why a document does not open as what its extension says, or None."""
-    from harness.truth import read_truth
-
     features = detect(path, fmt)
     if features.errors:
         return f"it does not open ({', '.join(features.errors)})"
@@ -228,29 +176,6 @@ def _copy_bytes(source: Path, target: Path) -> None:
         shutil.copyfileobj(fh, out)
 
 
-def malformed_note(notes: str) -> bool:
-    """Whether a MANIFEST.tsv note says the file is broken on purpose: one of its clauses
-    (split on ';') starts with the word "malformed" ("malformed: truncated zip",
-    "malformed/hostile: ..."). A clause that merely mentions the word later does not count,
-    so a note such as "detected: tables; not malformed" stays an ordinary document."""
-    return any(re.match(r"malformed\b", clause.strip(), re.IGNORECASE)
-               for clause in notes.split(";"))
-
-
-def _tsv_entries(root: Path) -> list[Entry]:
-    """A MANIFEST.tsv (path, license, sha256, source_repo, notes...) read as manifest
-    entries; a note starting with "malformed" marks the file broken on purpose."""
-    import csv  # noqa: PLC0415
-
-    with (root / "MANIFEST.tsv").open(newline="", encoding="utf-8") as fh:
-        return [Entry(id=row.get("sha256") or "", path=row["path"],
-                      format=row.get("format") or Path(row["path"]).suffix.lstrip("."),
-                      source=row.get("source_repo") or "", license=row.get("license") or "",
-                      malformed=malformed_note(row.get("notes") or ""),
-                      notes=row.get("notes") or "")
-                for row in csv.DictReader(fh, delimiter="\t") if row.get("path")]
-
-
 def validate(root: Path) -> list[str]:
     """Every way the corpus differs from what its manifest says; empty when it agrees."""
     try:
@@ -259,7 +184,7 @@ def validate(root: Path) -> list[str]:
         return [str(exc)]
     if not (root / MANIFEST_NAME).is_file():
         if (root / "MANIFEST.tsv").is_file():
-            entries = _tsv_entries(root)
+            entries = tsv_entries(root)
         else:
             return [f"{root / MANIFEST_NAME} is missing (and there is no MANIFEST.tsv)"]
     from_toml = (root / MANIFEST_NAME).is_file()  # a MANIFEST.tsv lists each PDF as a row
@@ -321,7 +246,6 @@ PROBE_LICENSE = "CC0-1.0"
 
 def record_probes(root: Path, written: list[Path]) -> Path:
     """Upsert the generated probes' entries (hand-added tags and notes kept)."""
-    from harness.corpus.probes import expectation_path  # noqa: PLC0415 - heavy imports
     entries = {e.path: e for e in load(root)}
     for path in written:
         if path.suffix.lower().lstrip(".") not in OFFICE_FORMATS:
@@ -337,65 +261,3 @@ def record_probes(root: Path, written: list[Path]) -> Path:
     return save(root, list(entries.values()))
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """What a corpus manifest says of one document, for discovery."""
-    license: str | None
-    source: str | None
-    malformed: bool  # broken on purpose: kept out of the matrices and the recommendation
-
-
-MAX_MANIFEST_LEVELS = 32  # how far up a swept folder's manifest is looked for
-
-
-def manifest_folder(root: Path) -> Path | None:
-    """The folder whose manifest describes `root`: `root` itself, else its nearest ancestor
-    (up to MAX_MANIFEST_LEVELS, never past the filesystem root) holding a corpus.toml or
-    MANIFEST.tsv that lists a file present below `root`; failing that, the nearest one.
-    A sub-folder swept on its own (such as ../shared/corpus/office2pdf-golden) keeps the
-    provenance, and the malformed marks, its corpus's manifest gives it."""
-    real = root.resolve()
-    holding = [folder for folder in (real, *real.parents)[:MAX_MANIFEST_LEVELS + 1]
-               if (folder / MANIFEST_NAME).is_file() or (folder / "MANIFEST.tsv").is_file()]
-    for folder in holding:
-        try:
-            if any((real / path).is_file() for path in _entries_below(folder, real)):
-                return folder
-        except (CorpusError, OSError, UnicodeDecodeError, KeyError):
-            continue  # an unreadable manifest higher up describes nothing here
-    return holding[0] if holding else None
-
-
-def _manifest_entries(folder: Path) -> list[Entry]:
-    """corpus.toml's entries when it lists any, else MANIFEST.tsv's."""
-    entries = load(folder)
-    if not entries and (folder / "MANIFEST.tsv").is_file():
-        entries = _tsv_entries(folder)
-    return entries
-
-
-def _entries_below(folder: Path, root: Path) -> dict[str, Entry]:
-    """The entries of `folder`'s manifest below `root`, by path relative to `root`."""
-    prefix = root.relative_to(folder).as_posix()
-    prefix = "" if prefix == "." else prefix + "/"
-    return {e.path[len(prefix):]: e for e in _manifest_entries(folder)
-            if e.path.startswith(prefix)}
-
-
-def _described(root: Path) -> dict[str, Entry]:
-    """The entries describing the documents below `root`, by path relative to `root`:
-    corpus.toml's when it lists any, else MANIFEST.tsv's."""
-    folder = manifest_folder(root)
-    return {} if folder is None else _entries_below(folder, root.resolve())
-
-
-def provenance(root: Path) -> dict[str, Provenance]:
-    """path (relative to root) -> licence, source and malformed mark from the manifest;
-    {} when there is none."""
-    return {path: Provenance(e.license or None, e.source or None, e.malformed)
-            for path, e in _described(root).items()}
-
-
-def hand_tags(root: Path) -> dict[str, tuple[str, ...]]:
-    """path (relative to root) -> the tags added by hand in the manifest; {} when none."""
-    return {path: e.tags for path, e in _described(root).items() if e.tags}

@@ -33,7 +33,7 @@ from pptx.chart.xmlwriter import ChartXmlWriter
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Cm
 
-from harness.corpus.probes import FIXED_DATE, _normalise_zip
+from harness.corpus.base_probes import FIXED_DATE, normalise_zip
 
 CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 
@@ -75,7 +75,7 @@ def build_chart_docx() -> tuple[bytes, dict[str, Any]]:
                         "Visitors rose in the last quarter."],
         "facts": {"tables": 0},
     }
-    return _normalise_zip(out.getvalue()), expected
+    return normalise_zip(out.getvalue()), expected
 
 
 def probe_sound(seconds: float = 0.5, rate: int = 8000) -> bytes:
@@ -109,7 +109,7 @@ def build_media_pptx() -> tuple[bytes, dict[str, Any]]:
         "expected_pages": 1,
         "facts": {"slides": 1, "hidden_slides": 0},
     }
-    return _normalise_zip(out.getvalue()), expected
+    return normalise_zip(out.getvalue()), expected
 
 
 EXTERNAL_LINK_TYPE = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
@@ -163,7 +163,7 @@ def build_external_link_xlsx() -> tuple[bytes, dict[str, Any]]:
                            b'externalLink1.xml" ContentType="application/vnd.openxmlformats-'
                            b'officedocument.spreadsheetml.externalLink+xml"/></Types>', 1)
 
-    data = _normalise_zip(out.getvalue(), {
+    data = normalise_zip(out.getvalue(), {
         "xl/worksheets/sheet1.xml": cached, "xl/workbook.xml": referenced,
         "xl/_rels/workbook.xml.rels": related, "[Content_Types].xml": typed,
     }, extra={"xl/externalLinks/externalLink1.xml": EXTERNAL_LINK_PART,

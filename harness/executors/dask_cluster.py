@@ -24,7 +24,7 @@ from harness.formats import reference_for
 from harness.executors.base import Executor, Record, register
 from harness.executors.local import worker_died
 from harness.pipeline import Job, JobResult, release_renderers, run_job
-from renderers.process import WORKER_VARIABLE, kill_active_groups
+from harness.processes.groups import WORKER_VARIABLE, kill_active_groups
 
 SCRATCH_PREFIX = "fidelity-"
 

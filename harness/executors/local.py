@@ -11,7 +11,7 @@ from harness.executors.base import Executor, Record, register
 from harness.pipeline import Job, JobResult, result_without_rendering, run_job
 from harness.workers import stop_workers, worker_pool
 from renderers.base import RenderOutcome, Status
-from renderers.process import SWEEP_VARIABLE, kill_tagged
+from harness.processes.groups import SWEEP_VARIABLE, kill_tagged
 
 
 @register

@@ -15,26 +15,24 @@ import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.agreement import for_report
-from harness.agreement import write_json as write_agreement
+from harness.report.agreement import for_report
+from harness.report.agreement import write_json as write_agreement
 from harness.config import load_settings
 from harness.history import history, trends
-from harness.pipeline import TASK_SHOW, JobResult
 from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distribution,
                                      failures, feature_matrix, malformed_documents, matrix,
                                      robustness, row_label, set_apart, shown_labels, worst)
 from harness.report.charts import TrendLine, trend_chart
 from harness.report.explain import SIGNALS, limit_explained, rubric, score_rows
 from harness.report.exports import write_csv, write_json
-from harness.report.recommend import TASKS, is_reference, recommend, run_weights
+from harness.report.recommend import TASKS, recommend, run_weights
 from harness.report.verdict import MIN_DOCUMENTS, suite_name, verdicts
-from harness.store import Run, Store
-from harness.sweep import artifacts_root
-from renderers.base import Status, Task
+from harness.records import JobResult, Status, Task
+from harness.store import Run, Store, artifacts_root
 
 TEMPLATES = Path(__file__).parent / "templates"
 FAILURE_STATUSES = [s.value for s in Status if s is not Status.OK]
@@ -175,7 +173,9 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     return {
         "verdicts": verdicts(recommendations, counted_documents, run.suites,
                              {key: c.mean for key, c in cells.items()}),
-        "min_documents": MIN_DOCUMENTS, "suite_name": suite_name, "is_reference": run.is_reference,
+        "min_documents": MIN_DOCUMENTS,
+        "suite_name": lambda name, version=None: suite_name(name, version, run.suites),
+        "is_reference": run.is_reference,
         "per_format": _per_format(counted, features, formats, labels, counted_documents),
         "signals_explained": SIGNALS, "limit_explained": limit_explained,
         "score_rows": score_rows, "rubric": rubric(),
@@ -260,14 +260,14 @@ def _history(store: Store, run: Run) -> dict[str, Any]:
         "changes": history(store, run.id)}
 
 
-def _page_rows(results: dict[str, JobResult], is_reference=is_reference,
+def _page_rows(results: dict[str, JobResult], is_reference: Callable[[str], bool],
                ) -> list[dict[str, Any]]:
     """Rows of the side-by-side view: the reference page, then each suite's page; no column
     for a suite that rendered nothing (format not opened, not installed), nor for the
     reference suite beside the reference itself."""
     reference = next((r.artifacts.reference_pages for r in results.values()
-                      if r.task == TASK_SHOW and r.artifacts.reference_pages), ())
-    results = {name: r for name, r in results.items() if r.task == TASK_SHOW
+                      if r.task == Task.SHOW and r.artifacts.reference_pages), ())
+    results = {name: r for name, r in results.items() if r.task == Task.SHOW
                and r.status not in NOT_RUN and not (reference and is_reference(r.suite))}
     longest = max([len(reference)] + [len(r.artifacts.pages) for r in results.values()])
     if not longest:

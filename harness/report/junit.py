@@ -12,12 +12,12 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from harness.pipeline import JobResult
+from harness.records import JobResult, Status
 from harness.store import Run
 
-ERRORS = frozenset({"crashed", "timed_out"})
-SKIPPED = frozenset({"unsupported", "unavailable"})
-FAILURES = frozenset({"failed", "empty"})
+ERRORS = frozenset({Status.CRASHED, Status.TIMED_OUT})
+SKIPPED = frozenset({Status.UNSUPPORTED, Status.UNAVAILABLE})
+FAILURES = frozenset({Status.FAILED, Status.EMPTY})
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 

@@ -24,14 +24,12 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Collection
+from typing import Callable, Collection
 
 import numpy as np
 
-import renderers
 from harness.config import feature_weights
-from harness.pipeline import JobResult
-from renderers.base import Status
+from harness.records import JobResult, Status
 
 TASKS = ("show", "save")
 ALL_DOCUMENTS = "(every document)"
@@ -82,11 +80,6 @@ class Recommendation:
         return "no clear winner between " + ", ".join(self.tied)
 
 
-def is_reference(suite: str) -> bool:
-    cls = renderers.renderer_class(suite)
-    return bool(cls and cls.is_reference)
-
-
 def run_weights(features: dict[tuple[str, str], list[str]],
                 overrides: dict | None = None) -> dict[str, float]:
     """Each feature's share of the run's documents, or its configured weight."""
@@ -94,7 +87,7 @@ def run_weights(features: dict[tuple[str, str], list[str]],
     return feature_weights(dict(counts), len(features), overrides)
 
 
-def _values(results: list[JobResult], reference=is_reference,
+def _values(results: list[JobResult], reference: Callable[[str], bool],
             ) -> dict[str, dict[tuple[str, str], float]]:
     """suite -> document -> value (mean over the user's tasks, failures 0)."""
     collected: dict[str, dict[tuple[str, str], list[float]]] = {}
@@ -114,13 +107,13 @@ def _values(results: list[JobResult], reference=is_reference,
 def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str]],
               overrides: dict | None = None, resamples: int = RESAMPLES,
               malformed: Collection[tuple[str, str]] = (),
-              references: Collection[str] | None = None,
+              references: Collection[str] = (),
               ) -> list[Recommendation]:
     """One recommendation per format of the run, from its results alone; the `malformed`
     documents (corpus, path) count nowhere: not in scores, intervals, weights, worst
     features or documents, nor in which suites open a format. `references`: the suites
-    the run recorded as the reference (None: as the suites' code says now)."""
-    reference = is_reference if references is None else frozenset(references).__contains__
+    the run recorded as the reference (``Run.references``)."""
+    reference = frozenset(references).__contains__
     if malformed:
         results = [r for r in results if (r.corpus, r.document) not in malformed]
         features = {k: v for k, v in features.items() if k not in malformed}

@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-import renderers
 from harness.report.charts import ScoreBar, score_chart
 from harness.report.recommend import Recommendation
 
@@ -34,16 +33,18 @@ class Verdict:
     differs: list[str] = field(default_factory=list)  # why the matrix shows other numbers
 
 
-def suite_name(suite: str, version: str | None = None) -> str:
-    """A suite as a person calls it ("LibreOffice 7.4.7.2"), from its registered label."""
-    cls = renderers.renderer_class(suite)
-    name = (cls.label if cls and cls.label else suite)
+def suite_name(suite: str, version: str | None = None,
+               suites: dict[str, dict[str, Any]] | None = None) -> str:
+    """A suite as a person calls it ("LibreOffice 7.4.7.2"), from the label the run recorded
+    in `suites` (the run's suites as stored); its name when none was recorded."""
+    name = (suites or {}).get(suite, {}).get("label") or suite
     return f"{name} {version}" if version else name
 
 
-def _opens(suite: str, fmt: str) -> bool:
-    cls = renderers.renderer_class(suite)
-    return bool(cls and fmt in cls.formats and not cls.is_reference)
+def _opens(suite: str, fmt: str, suites: dict[str, dict[str, Any]]) -> bool:
+    """Whether the run recorded the suite as opening the format (the reference never does)."""
+    info = suites.get(suite, {})
+    return fmt in info.get("formats", ()) and not info.get("is_reference", False)
 
 
 def _join(items: list[str]) -> str:
@@ -96,12 +97,12 @@ def _verdict(rec: Recommendation, documents: list[dict[str, Any]],
     n = rec.documents
     references = sum(1 for d in documents if d.get("reference_pdf"))
     measured = {s.suite for s in rec.suites} | set(rec.not_opening)
-    absent = sorted(suite_name(name) for name, info in suites.items()
+    absent = sorted(suite_name(name, suites=suites) for name, info in suites.items()
                     if name not in measured and not info.get("available", True)
-                    and _opens(name, fmt))
+                    and _opens(name, fmt, suites))
     parts = []
     for i, s in enumerate(rec.suites):
-        name = suite_name(s.suite, s.version)
+        name = suite_name(s.suite, s.version, suites=suites)
         figures = f"{s.score:.1f} of 5 [{s.low:.1f}–{s.high:.1f}]"
         parts.append(f"{name}: {figures} on {s.documents} document{'s' * (s.documents != 1)}"
                      if i == 0 else f"{name}: {figures}")
@@ -109,13 +110,13 @@ def _verdict(rec: Recommendation, documents: list[dict[str, Any]],
         f"For .{fmt}, no suite could be measured"
     sentence += f" ({references} of {n} with a Microsoft reference PDF)." if n else "."
     if rec.not_opening:
-        sentence += f" {_join([suite_name(s) for s in rec.not_opening])} " \
+        sentence += f" {_join([suite_name(s, suites=suites) for s in rec.not_opening])} " \
                     f"do{'es' * (len(rec.not_opening) == 1)} not open .{fmt}."
     if absent:
         sentence += f" {_join(absent)} {'was' if len(absent) == 1 else 'were'} not measured " \
                     "on this machine (not installed)."
     warned = warnings(documents, min((s.documents for s in rec.suites), default=None))
-    winner = suite_name(rec.winner) if rec.winner else None
+    winner = suite_name(rec.winner, suites=suites) if rec.winner else None
     recommended = None
     if winner is None:
         headline = f"No suite could be measured on .{fmt}."
@@ -128,18 +129,19 @@ def _verdict(rec: Recommendation, documents: list[dict[str, Any]],
         headline = (f"{winner} leads on .{fmt}, but the evidence is thin (see below): "
                     "not yet a recommendation.")
     else:
-        headline = (f"No clear winner on .{fmt}: {_join([suite_name(s) for s in rec.tied])} "
+        tied = _join([suite_name(s, suites=suites) for s in rec.tied])
+        headline = (f"No clear winner on .{fmt}: {tied} "
                     "cannot be told apart on these documents (their intervals overlap).")
-    bars = [ScoreBar(s.suite, suite_name(s.suite, s.version), s.score, s.low, s.high,
-                     s.documents, s.failures) for s in rec.suites]
+    bars = [ScoreBar(s.suite, suite_name(s.suite, s.version, suites=suites), s.score, s.low,
+                     s.high, s.documents, s.failures) for s in rec.suites]
     chart = score_chart(fmt, bars, f".{fmt}: {n} document{'s' * (n != 1)}, "
                                    f"{references} with a reference PDF")
     return Verdict(fmt, headline, sentence, warned, chart, recommended,
-                   _differences(rec, matrix_means))
+                   _differences(rec, matrix_means, suites))
 
 
 def _differences(rec: Recommendation, matrix_means: dict[tuple[str, str], float | None],
-                 ) -> list[str]:
+                 suites: dict[str, dict[str, Any]]) -> list[str]:
     """Each suite whose score here is not the matrix's mean, with the reasons that apply."""
     out = []
     for s in rec.suites:
@@ -157,7 +159,8 @@ def _differences(rec: Recommendation, matrix_means: dict[tuple[str, str], float 
                               else "no grade)"))
         if s.documents > 1:
             reasons.append("here each feature is weighted by how common it is")
-        out.append(f"{suite_name(s.suite)}: {s.score:.2f} here, {plain:.2f} in the matrix — "
+        out.append(f"{suite_name(s.suite, suites=suites)}: {s.score:.2f} here, "
+                   f"{plain:.2f} in the matrix — "
                    + "; ".join(reasons) + ".")
     return out
 

@@ -15,7 +15,7 @@ from docx.package import Package
 from docx.parts.document import DocumentPart
 from lxml import etree
 
-from harness.truth import Expectation, SourceTruth
+from harness.truth.model import Expectation, SourceTruth
 from harness.truth.container import (RASTER_EXTENSIONS, SAFE_XML, chart_parts, check_zip,
                                      microsoft_page_count)
 

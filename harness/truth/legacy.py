@@ -21,8 +21,8 @@ from pathlib import Path
 
 from harness.errors import SourceError
 from harness.truth.container import implausible_page_count
-from harness.truth import SourceTruth
-from renderers.process import run_in_group
+from harness.truth.model import SourceTruth
+from harness.processes.groups import run_in_group
 
 _TOOLS = {"doc": "catdoc", "dot": "catdoc", "xls": "xls2csv", "xlt": "xls2csv",
           "ppt": "catppt", "pot": "catppt", "pps": "catppt"}

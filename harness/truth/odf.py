@@ -14,7 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from harness.errors import SourceError
-from harness.truth import Expectation, SourceTruth
+from harness.truth.model import Expectation, SourceTruth
 from harness.truth.container import SAFE_XML, check_zip
 
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"

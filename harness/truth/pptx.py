@@ -9,7 +9,7 @@ from pathlib import Path
 from pptx.package import Package
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-from harness.truth import Expectation, SourceTruth
+from harness.truth.model import Expectation, SourceTruth
 from harness.truth.container import RASTER_EXTENSIONS, chart_parts, check_zip
 
 

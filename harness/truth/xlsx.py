@@ -14,7 +14,7 @@ import openpyxl
 from openpyxl.utils import column_index_from_string
 
 from harness.errors import SourceTooLarge
-from harness.truth import Cell, Expectation, SourceTruth
+from harness.truth.model import Cell, Expectation, SourceTruth
 from harness.truth.container import app_properties, chart_parts, check_zip
 
 MAX_CELLS = 500_000

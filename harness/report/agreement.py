@@ -33,7 +33,8 @@ HEADER = "\t".join(COLUMNS)
 GRADES = range(6)
 TASKS = tuple(Task)
 RATINGS_NAME = "RATINGS.tsv"  # in a corpus folder the project owns
-PROJECT_RATINGS = Path(__file__).resolve().parents[1] / "corpus" / "ratings"  # <corpus name>.tsv for corpora it does not
+# <corpus name>.tsv for corpora it does not own, in the project's corpus/ratings/
+PROJECT_RATINGS = Path(__file__).resolve().parents[2] / "corpus" / "ratings"
 FAR_APART = 2  # pairs this many grades apart or more are listed for a developer to look at
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,17 +17,25 @@ from rich.console import Console
 from rich.table import Table
 
 import renderers
-from harness.cli import DEFAULT_CORPUS, DEFAULT_OUT, _store_path, app
+from harness import executors
+from harness.bench import bench
+from harness.cache import environment
+from harness.cli.app import DEFAULT_CORPUS, DEFAULT_OUT, app, store_path
+from harness.config import profile as load_profile
 from harness.corpus import discover
 from harness.corpus.discover import scan
 from harness.corpus.sample import stratified_sample
 from harness.errors import UsageError
+from harness.history import below_grade, history, mean_grade, regressions, summary_lines, task_label
+from harness.processes.memory import DEFAULT_LIMIT_MB
 from harness.report import build_report
 from harness.report.analysis import matrix
+from harness.report.exports import write_jsonl
+from harness.report.junit import write_junit
 from harness.store import Store
 from harness.sweep import ALL_TASKS, SweepSettings, sweep
 from renderers.base import option_key
-from renderers.memory import DEFAULT_LIMIT_MB
+
 
 def _with_suite_options(command):
     """The command with one ``--SUITE-OPTION`` per option a suite declares
@@ -114,10 +124,6 @@ def run(
     """Render every document with every chosen suite, compare, grade, store and report.
     Exit 1 when a result regressed since the previous run of the same documents, or when
     --fail-below G is given and a graded result is below G."""
-    from harness.config import profile as load_profile
-    from harness import executors
-    from harness.history import below_grade, history, regressions, summary_lines
-
     profile_name, chosen = load_profile(profile)
     roots = corpus or [Path(p) for p in chosen.get("corpus", [])] or [DEFAULT_CORPUS]
     out = out or Path(chosen.get("out", DEFAULT_OUT))
@@ -151,7 +157,7 @@ def run(
           f"({', '.join(suites)}) x task(s) {', '.join(tasks)}, {where}"
           + (f", profile {profile_name}" if profile_name else ""), file=sys.stderr)
     gate = fail_below if fail_below is not None else chosen.get("fail_below_grade")
-    with Store(_store_path(out, store)) as db:
+    with Store(store_path(out, store)) as db:
         try:
             finished = sweep(documents, suites, db, settings, executor=executor)
         except KeyboardInterrupt:
@@ -194,8 +200,6 @@ def _folders_only(roots: list[Path]) -> None:
 def _say_how_to_resume(db: Store, planned_documents: int) -> None:
     """After Ctrl-C (or SIGTERM): what the interrupted run holds, and the command that
     resumes it (the same command: a run with the same plan is resumed, not restarted)."""
-    import shlex
-
     stopped = [r for r in db.runs() if r.state == "interrupted"]
     if not stopped:
         return
@@ -215,9 +219,6 @@ def _memory_limit(option: int | None, chosen: dict) -> int | None:
 
 def _write_ci_outputs(db: Store, run_id: str, out: Path, junit: Path | str | None,
                       jsonl: Path | str | None, fail_below: int) -> None:
-    from harness.report.exports import write_jsonl
-    from harness.report.junit import write_junit
-
     if not junit and not jsonl:
         return
     run_record = db.run(run_id)
@@ -231,8 +232,6 @@ def _write_ci_outputs(db: Store, run_id: str, out: Path, junit: Path | str | Non
 
 
 def _print_summary(db: Store, run_id: str) -> None:
-    from harness.history import mean_grade, task_label
-
     results = list(db.results(run_id))
     suites, formats, cells = matrix(results)
     grouped: dict[tuple[str, str], list] = {}
@@ -267,7 +266,7 @@ StoreOption = Annotated[Optional[Path], typer.Option(
 
 
 def _open(out: Path, store: Path | None) -> Store:
-    path = _store_path(out, store)
+    path = store_path(out, store)
     if not path.is_file():
         raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
     return Store(path)
@@ -282,8 +281,6 @@ def history_command(
 ) -> None:
     """Each result against the same suite's previous complete run: regression, fix,
     unchanged or new; a new suite version is noted. Exit 1 when anything regressed."""
-    from harness.history import history, regressions, summary_lines
-
     with _open(out, store) as db:
         histories = history(db, run_id)
     if as_json:
@@ -307,9 +304,7 @@ def cache_info(
 ) -> None:
     """How many results can be reused, per suite and task, and this machine's part of the
     key (fonts, rasteriser, pipeline version)."""
-    from collections import Counter
 
-    from harness.cache import environment
 
     with _open(out, store) as db:
         entries = db.cache_entries()
@@ -364,8 +359,6 @@ def bench_command(
     """Documents per minute of the naive loop and of the harness on the same documents,
     their ratio, the harness's time inside and outside the suites, peak memory, a re-run
     with nothing changed, and whether a Dask run gives the same results."""
-    from harness.bench import bench
-
     roots = corpus or [DEFAULT_CORPUS]
     documents = [d for d in discover(roots, limit) if not d.refused]
     workers = jobs or os.cpu_count() or 1

@@ -5,7 +5,7 @@ the watch follows them whatever group or namespace they run in. Peaks are read f
 kernel's high-water mark (``VmHWM``), reset at the start of each job for the processes
 that outlive it, so a sample taken every ``SAMPLE_SECONDS`` still sees a peak between two
 samples; a command that ends between two samples is measured when it is reaped
-(``renderers.process.run_in_group`` waits with ``wait4`` and reports here). The bound is
+(``harness.processes.groups.run_in_group`` waits with ``wait4`` and reports here). The bound is
 enforced by the same watch: a suite process whose resident memory passes it has its whole
 process group killed, and the job ends ``crashed`` with the reason. It is the resident
 set, not the address space, that is bounded: suites built on V8 or Chromium reserve far

@@ -1,17 +1,11 @@
-"""The `fidelity` command. Exit codes: 0 done, 1 a result regressed since the previous run
-of the same documents (`run`, `history`) or, with `--fail-below`, a graded result is below it
-(`run`), 2 usage error (an unknown run id included), 3 nothing to do, 4 result store error,
-5 corpus refused a change or is invalid, 6 an input of `compare` cannot be read or rendered,
-70 internal error, 130 interrupted (Ctrl-C or SIGTERM). A suite failing on a document is a
-result, not an exit code. The sweep commands live in cli_runs.py."""
+"""The `fidelity` commands that read, compare and describe: report, suites, compare,
+calibrate, agreement, version and the corpus commands (the sweep's are in ``runs``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
-import traceback
+import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,27 +15,21 @@ from rich.table import Table
 
 import renderers
 from harness import PIPELINE_VERSION, __version__
+from harness.cli.app import DEFAULT_CORPUS, DEFAULT_OUT, app, corpus_app, store_path
+from harness.compare.calibrate import calibrate as run_calibration
+from harness.compare.documents import compare_renderings, write_diffs
+from harness.compare.inputs import prepare
 from harness.corpus import discover
-from harness.errors import CorpusError, FidelityError, UsageError
+from harness.corpus.catalogue import describe, statistics
+from harness.corpus.metadata import add, record_probes, validate
+from harness.corpus.probes import write_probes
+from harness.errors import CorpusError, NothingToDo, UsageError
 from harness.rasterise import DEFAULT_DPI
 from harness.report import build_report
+from harness.report.agreement import gather, locations, measure
 from harness.store import Store
 from harness.sweep import suite_status
 from renderers.base import Task
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Measure how faithfully office suites show Microsoft Office documents.")
-corpus_app = typer.Typer(no_args_is_help=True,
-                         help="Corpora: what they hold, and the built-in probes.")
-app.add_typer(corpus_app, name="corpus")
-
-DEFAULT_CORPUS = Path("corpus")
-DEFAULT_OUT = Path("reports")
-STORE_NAME = "fidelity.sqlite"
-
-
-def _store_path(out: Path, store: Path | None) -> Path:
-    return store if store is not None else out / STORE_NAME
 
 
 @app.command()
@@ -60,7 +48,7 @@ def report(
         = True,
 ) -> None:
     """Rebuild a report from the store; converts nothing."""
-    path = _store_path(out, store)
+    path = store_path(out, store)
     if not path.is_file():
         raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
     with Store(path) as db:
@@ -109,10 +97,7 @@ def compare(
 ) -> None:
     """Compare two renderings: pages aligned, SSIM and layout distance per page, text, fonts,
     a score (0-1) and a grade (0-5). Exit 6 when an input cannot be read or rendered."""
-    import tempfile
 
-    from harness.compare.documents import compare_renderings, write_diffs
-    from harness.compare.inputs import prepare
 
     renderers.use_one_off_defaults()  # one document: nothing to keep warm
     with tempfile.TemporaryDirectory(prefix="fidelity-compare-") as scratch:
@@ -172,10 +157,7 @@ def calibrate(
 ) -> None:
     """Benchmark: the noise floor (one PDF through two rasterisers, one document rendered
     twice), the suite against Microsoft, a 30 mm block erased, and milliseconds per page."""
-    import tempfile
 
-    from harness.compare.calibrate import calibrate as run_calibration
-    from harness.errors import NothingToDo
 
     renderers.use_one_off_defaults()
     if suite not in renderers.names():
@@ -224,8 +206,6 @@ def corpus_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Every document with its provenance and the features detected in its parts."""
-    from harness.corpus.catalogue import describe
-
     rows = describe(discover(corpus or [DEFAULT_CORPUS]))
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -241,8 +221,6 @@ def corpus_stats(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Counts per format and feature, licences, references, and features no document has."""
-    from harness.corpus.catalogue import describe, statistics
-
     stats = statistics(describe(discover(corpus or [DEFAULT_CORPUS])))
     if as_json:
         print(json.dumps(stats, indent=2))
@@ -282,8 +260,6 @@ def corpus_add(
     """Copy documents into the corpus with their provenance, licence and detected features.
     Refuses (exit 5, nothing written) duplicates, missing or non-SPDX licences, files that do
     not open (unless --malformed) and references that are not PDFs."""
-    from harness.corpus.metadata import add
-
     for entry in add(corpus, list(files), source=source, license=license, reference=reference,
                      tags=tuple(tag or ()), malformed=malformed, notes=notes):
         print(f"added {entry.path} ({entry.format}, {entry.license}): "
@@ -296,8 +272,6 @@ def corpus_validate(
 ) -> None:
     """Hashes match (reference PDFs too), licences are SPDX, files exist, no duplicates, no
     unlisted document, the manifest's schema is valid. Exit 5 when anything differs."""
-    from harness.corpus.metadata import validate
-
     problems = validate(corpus)
     for problem in problems:
         print(problem)
@@ -312,9 +286,6 @@ def corpus_probes(
         = DEFAULT_CORPUS / "probes",
 ) -> None:
     """Regenerate the built-in feature probes and their expectations, byte for byte."""
-    from harness.corpus.metadata import record_probes
-    from harness.corpus.probes import write_probes
-
     written = write_probes(out)
     for path in written:
         print(path)
@@ -336,10 +307,7 @@ def agreement(
     """How far the harness's grades agree with people's, per format and suite: pairs,
     exact, within one grade, mean (harness - person), weighted kappa, Spearman's rho; and
     the results a person graded 2 or more apart."""
-    from harness.agreement import gather, locations, measure
-    from harness.errors import NothingToDo
-
-    path = _store_path(out, store)
+    path = store_path(out, store)
     if not path.is_file():
         raise UsageError(f"no result store at {path}: run `fidelity run` first or give --store")
     with Store(path) as db:
@@ -397,28 +365,3 @@ def agreement(
 def version() -> None:
     """Harness and pipeline version."""
     print(f"fidelity {__version__} (pipeline {PIPELINE_VERSION})")
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM ends a sweep like Ctrl-C: workers stopped, run kept
-
-
-def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        app()
-    except FidelityError as exc:
-        print(f"fidelity: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("fidelity: interrupted; results stored so far are kept", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # a bug: one line for the user, the trace on request
-        if os.environ.get("FIDELITY_DEBUG"):
-            traceback.print_exc()
-        print(f"fidelity: internal error: {type(exc).__name__}: {exc} "
-              "(set FIDELITY_DEBUG=1 for the traceback)", file=sys.stderr)
-        sys.exit(70)
-
-
-from harness import cli_runs  # noqa: E402,F401  (history, cache and bench register on `app`)

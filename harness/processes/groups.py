@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from renderers.memory import PeakWatch
+from harness.processes.memory import PeakWatch
 
 STDERR_LIMIT_CHARS = 20_000
 TAG_VARIABLE = "FIDELITY_PROCESS_TAG"
