@@ -176,6 +176,15 @@ def _read_truth(doc: Document) -> tuple[SourceTruth | None, str | None]:
         return None, str(exc)
 
 
+
+def _measured(job: Job, version: str | None, outcome: RenderOutcome, start: float,
+              **measures: Any) -> JobResult:
+    """A result of a job whose suite produced a file: the run's facts, then what was measured."""
+    doc = job.document
+    return JobResult(corpus=doc.corpus, document=doc.relpath, format=doc.format,
+                     suite=job.suite, suite_version=version, task=job.task,
+                     stderr=outcome.stderr, suite_seconds=outcome.seconds,
+                     total_seconds=time.monotonic() - start, **measures)
 def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
              outcome: RenderOutcome, start: float) -> JobResult:
     doc = job.document
@@ -208,12 +217,9 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
     scores: Scores = {"pages_rendered": rendered_pages}
 
     def result(status: Status, grade_: int | None, message: str) -> JobResult:
-        return JobResult(corpus=doc.corpus, document=doc.relpath, format=doc.format,
-                         suite=job.suite, suite_version=version, task=job.task, status=status,
-                         grade=grade_, message=message, stderr=outcome.stderr,
-                         suite_seconds=outcome.seconds,
-                         total_seconds=time.monotonic() - start, scores=scores,
-                         artifacts=Artifacts(**files), show=ShowMeasures(**details))
+        return _measured(job, version, outcome, start, status=status, grade=grade_,
+                         message=message, scores=scores, artifacts=Artifacts(**files),
+                         show=ShowMeasures(**details))
 
     nothing_shown = not rendered_text.strip() and all(is_blank(p.image)
                                                       for p in candidate.pages)
@@ -318,12 +324,9 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
     scores: Scores = {}
 
     def result(status: Status, grade_: int | None, message: str) -> JobResult:
-        return JobResult(corpus=doc.corpus, document=doc.relpath, format=doc.format,
-                         suite=job.suite, suite_version=version, task=job.task, status=status,
-                         grade=grade_, message=message, stderr=outcome.stderr,
-                         suite_seconds=outcome.seconds,
-                         total_seconds=time.monotonic() - start, scores=scores,
-                         artifacts=saved_as, save=SaveMeasures(**details))
+        return _measured(job, version, outcome, start, status=status, grade=grade_,
+                         message=message, scores=scores, artifacts=saved_as,
+                         save=SaveMeasures(**details))
 
     try:
         saved = read_truth(kept, extension)
