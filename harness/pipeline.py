@@ -176,7 +176,6 @@ def _read_truth(doc: Document) -> tuple[SourceTruth | None, str | None]:
         return None, str(exc)
 
 
-
 def _measured(job: Job, version: str | None, outcome: RenderOutcome, start: float,
               **measures: Any) -> JobResult:
     """A result of a job whose suite produced a file: the run's facts, then what was measured."""
@@ -185,6 +184,8 @@ def _measured(job: Job, version: str | None, outcome: RenderOutcome, start: floa
                      suite=job.suite, suite_version=version, task=job.task,
                      stderr=outcome.stderr, suite_seconds=outcome.seconds,
                      total_seconds=time.monotonic() - start, **measures)
+
+
 def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
              outcome: RenderOutcome, start: float) -> JobResult:
     doc = job.document
