@@ -84,7 +84,8 @@ def family(extension: str) -> str | None:
 
 
 def target_extension(task: str, source_extension: str) -> str | None:
-    """The extension a task (its value: show, save...) writes, None when it has no target."""
+    """The extension a task (a Task, or its value: show, save...) writes, None when it has
+    no target."""
     if task == "show":
         return "pdf"
     kind = family(source_extension)

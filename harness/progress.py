@@ -16,10 +16,10 @@ from typing import Iterable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from harness.pipeline import JobResult
+from harness.records import JobResult, Status
 
-QUIET = frozenset({"ok", "unavailable", "unsupported"})  # not worth a line of their own
-INSTANT = frozenset({"unavailable", "unsupported"})  # known without running anything
+QUIET = frozenset({Status.OK, Status.UNAVAILABLE, Status.UNSUPPORTED})  # not worth a line of their own
+INSTANT = frozenset({Status.UNAVAILABLE, Status.UNSUPPORTED})  # known without running anything
 
 
 class SweepProgress:
@@ -31,7 +31,6 @@ class SweepProgress:
         self.failures: Counter[str] = Counter(
             f"{r.suite} {r.status}" for r in earlier if r.status not in QUIET)
         self.computed = 0  # results computed by this process, the ETA's measure
-        self._instant = already_done  # results that took no computing
         self.plain = not sys.stderr.isatty() if plain is None else plain
         self.interval_seconds = interval_seconds
         self._started = time.monotonic()
@@ -64,7 +63,6 @@ class SweepProgress:
     def advance(self, result: JobResult) -> None:
         self.done += 1
         if result.suite_run.cached_from_run or result.status in INSTANT:
-            self._instant += 1
             if self.computed == 0:  # the clock starts with the first computed result
                 self._started = time.monotonic()
         else:

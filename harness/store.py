@@ -107,6 +107,16 @@ _RESULT_COLUMNS = ", ".join(_RESULT_FIELDS)
 
 
 
+def _json_or_empty(text: str | None) -> dict:
+    """An old row's JSON column; one that no longer parses (a store damaged by hand) upgrades
+    as empty rather than stopping the upgrade of every other row."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def artifacts_root(store_path: Path) -> Path:
     """Where a store's runs keep their files (page images, PDFs, saved copies): beside it,
     so that a store copied with its folder keeps its evidence."""
@@ -202,8 +212,8 @@ class Store:
         rows = []
         for row in self._db.execute(f"SELECT run_id, {', '.join(old)}, details FROM results"):
             values = {c: row[c] for c in old}
-            values.update(parts_from_details(json.loads(row["details"] or "{}"), row["task"]))
-            values["scores"] = json.loads(values.get("scores") or "{}")
+            values.update(parts_from_details(_json_or_empty(row["details"]), row["task"]))
+            values["scores"] = _json_or_empty(values.get("scores"))
             rows.append((row["run_id"], *result_to_row(JobResult(**values)).values()))
         self._db.executemany(f"INSERT INTO results_v6 (run_id, {_RESULT_COLUMNS}) VALUES "
                              f"({','.join('?' * (1 + len(_RESULT_FIELDS)))})", rows)

@@ -12,7 +12,7 @@ from renderers.base import (Availability, Renderer, RenderOutcome, Status, Suite
 from harness.processes.groups import HARNESS_VARIABLES
 
 _REGISTRY: dict[str, type[Renderer]] = {}
-_INFRASTRUCTURE = {"base", "command", "process", "output", "uno_listener", "wps_driver"}
+_INFRASTRUCTURE = {"base", "command", "output", "uno_listener", "wps_driver"}
 
 
 def register(cls: type[Renderer]) -> type[Renderer]:
@@ -46,6 +46,19 @@ def get(name: str, scratch_dir: Path | None = None) -> Renderer:
     return _REGISTRY[name](scratch_dir=scratch_dir)
 
 
+def one_off(fmt: str | None = None) -> str | None:
+    """The suite a one-off command uses when none is named: the installed suite (never the
+    reference) that opens `fmt` (any format when None) with the lowest ``one_off_rank``."""
+    _load_all()
+    ranked = sorted((cls.one_off_rank, name) for name, cls in _REGISTRY.items()
+                    if not cls.is_reference and (fmt is None or fmt in cls.formats))
+    for _, name in ranked:
+        with get(name) as renderer:
+            if renderer.availability().available:
+                return name
+    return None
+
+
 def options() -> list[tuple[str, SuiteOption]]:
     """Every registered suite's declared options, with the suite's name."""
     _load_all()
@@ -75,5 +88,5 @@ def use_defaults() -> None:
 
 
 __all__ = ["Availability", "Renderer", "RenderOutcome", "Status", "SuiteOption", "Task",
-           "environment", "get", "names", "option_key", "options", "register", "renderer_class",
-           "use_defaults", "use_one_off_defaults"]
+           "environment", "get", "names", "one_off", "option_key", "options", "register",
+           "renderer_class", "use_defaults", "use_one_off_defaults"]

@@ -8,19 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from harness import formats as format_table
+from harness.formats import target_extension
 # The outcome words live with the records every stage shares; imported from here too.
 from harness.records import Status, Task  # noqa: F401
-
-
-def family(extension: str) -> str | None:
-    """``word``, ``spreadsheet`` or ``presentation`` for an input extension, None otherwise."""
-    return format_table.family(extension)
-
-
-def target_extension(task: Task, source_extension: str) -> str | None:
-    """The extension a task writes for a source, or None when the task has no target."""
-    return format_table.target_extension(Task(task).value, source_extension)
 
 
 @dataclass(frozen=True)
@@ -90,6 +80,9 @@ class Renderer:
     # Every other environment variable the suite reads (executable overrides, versions,
     # servers): a remote worker is given exactly these, and the options' variables.
     environment: ClassVar[tuple[str, ...]] = ()
+    # Which suite renders a document for a one-off command (`compare`, `calibrate`) when none
+    # is named: among those installed that open the format, the lowest rank.
+    one_off_rank: ClassVar[int] = 100
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         self.scratch_dir = Path(scratch_dir) if scratch_dir else Path(tempfile.gettempdir())

@@ -14,7 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
-from renderers.base import Availability, Renderer, RenderOutcome, Task, target_extension
+from harness.formats import target_extension
+from renderers.base import Availability, Renderer, RenderOutcome, Task
 from renderers.output import classify
 from harness.processes.groups import run_in_group
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from renderers import register
-from harness.formats import PRESENTATION, SAVE_TARGETS, SPREADSHEET, WORD, extensions
-from renderers.base import (Availability, Renderer, RenderOutcome, Status, SuiteOption, Task,
-                            family)
+from harness.formats import PRESENTATION, SAVE_TARGETS, SPREADSHEET, WORD, extensions, family
+from renderers.base import Availability, Renderer, RenderOutcome, Status, SuiteOption, Task
 from renderers.command import command_version
 from renderers.output import classify, finish
 from harness.processes.groups import run_in_group
@@ -127,6 +126,7 @@ class LibreOffice(Renderer):
     tasks = frozenset(Task)
     options = (MODE,)
     environment = (SOFFICE_VARIABLE,)
+    one_off_rank = 0  # the suite most formats open in, and the one the rubric was set with
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)

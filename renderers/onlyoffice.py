@@ -16,7 +16,8 @@ from xml.sax.saxutils import escape
 
 from harness.formats import extensions
 from renderers import register
-from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, target_extension
+from harness.formats import target_extension
+from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 from renderers.command import package_version
 from renderers.output import ExitMeaning, classify
 from harness.processes.groups import run_in_group

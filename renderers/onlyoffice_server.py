@@ -28,7 +28,8 @@ from urllib.parse import quote
 import jwt
 
 from renderers import register
-from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, target_extension
+from harness.formats import target_extension
+from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 from renderers.onlyoffice import FORMATS
 from renderers.output import finish
 

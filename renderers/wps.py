@@ -17,8 +17,8 @@ from pathlib import Path
 
 from harness.formats import WORD, extensions
 from renderers import register
-from renderers.base import Availability, Renderer, RenderOutcome, Status, Task, family
-from renderers.base import target_extension
+from harness.formats import family, target_extension
+from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
 from renderers.command import package_version
 from renderers.output import ExitMeaning, classify
 from harness.processes.groups import run_in_group

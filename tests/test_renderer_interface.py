@@ -7,7 +7,8 @@ import pytest
 
 import renderers
 from harness.truth import read_truth
-from renderers.base import Status, Task, family, target_extension
+from harness.formats import family, target_extension
+from renderers.base import Status, Task
 from renderers.output import ExitMeaning, classify, package_problem
 from harness.processes.groups import ProcessResult
 from tests.fakes.outputs import write_package, write_pdf

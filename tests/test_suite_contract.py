@@ -24,7 +24,8 @@ from harness import formats
 from harness.formats import reference_for
 from harness.executors.dask_cluster import forwarded_environment
 from harness.sweep import SweepSettings, _options
-from renderers.base import Status, Task, family, target_extension
+from harness.formats import family, target_extension
+from renderers.base import Status, Task
 from tests.conftest import PROBES, REPO
 from tests.fakes.outputs import write_pdf
 

@@ -88,17 +88,15 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
     diff: Annotated[Optional[Path], typer.Option(
         help="Write one diff image per aligned page pair into this folder.")] = None,
-    suite: Annotated[str, typer.Option(
-        help="Suite that renders an Office document given instead of a PDF.")]
-        = "libreoffice",
+    suite: Annotated[Optional[str], typer.Option(
+        help="Suite that renders an Office document given instead of a PDF. Default: the "
+             "installed suite that opens its format, LibreOffice first.")] = None,
     dpi: Annotated[int, typer.Option(min=20, max=300, help="Scoring resolution.")]
         = DEFAULT_DPI,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds the suite gets.")] = 120.0,
 ) -> None:
     """Compare two renderings: pages aligned, SSIM and layout distance per page, text, fonts,
     a score (0-1) and a grade (0-5). Exit 6 when an input cannot be read or rendered."""
-
-
     renderers.use_one_off_defaults()  # one document: nothing to keep warm
     with tempfile.TemporaryDirectory(prefix="fidelity-compare-") as scratch:
         ref, asked = prepare(reference, suite, Path(scratch) / "reference", dpi, timeout)
@@ -146,8 +144,9 @@ def _print_comparison(result, written: list[Path]) -> None:
 def calibrate(
     corpus: Annotated[Optional[list[Path]], typer.Option(
         help="Corpus folder with Microsoft reference PDFs; repeat for several.")] = None,
-    suite: Annotated[str, typer.Option(help="Suite rendered twice and against Microsoft.")]
-        = "libreoffice",
+    suite: Annotated[Optional[str], typer.Option(
+        help="Suite rendered twice and against Microsoft. Default: the installed suite "
+             "one-off commands use, LibreOffice first.")] = None,
     dpi: Annotated[Optional[list[int]], typer.Option(
         help="Scoring resolution; repeat to compare several.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
@@ -157,9 +156,10 @@ def calibrate(
 ) -> None:
     """Benchmark: the noise floor (one PDF through two rasterisers, one document rendered
     twice), the suite against Microsoft, a 30 mm block erased, and milliseconds per page."""
-
-
     renderers.use_one_off_defaults()
+    suite = suite or renderers.one_off()
+    if suite is None:
+        raise UsageError("no suite is installed here to calibrate; name one with --suite")
     if suite not in renderers.names():
         raise UsageError(f"unknown suite {suite}; known: {', '.join(renderers.names())}")
     documents = [d for d in discover(corpus or [DEFAULT_CORPUS], None)

@@ -20,13 +20,19 @@ def _is_pdf(path: Path) -> bool:
         return handle.read(1024).lstrip().startswith(b"%PDF")
 
 
-def prepare(path: Path, suite: str, workdir: Path, dpi: int,
+def prepare(path: Path, suite: str | None, workdir: Path, dpi: int,
             timeout_seconds: float) -> tuple[Rendering, list[str] | None]:
-    """The rendering of `path`, and the fonts its source asks for (None for a PDF)."""
+    """The rendering of `path`, and the fonts its source asks for (None for a PDF); `suite`
+    None: the installed suite that one-off commands use for its format."""
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     if _is_pdf(path):
         return _load(path, dpi), None
+    if suite is None:
+        fmt = path.suffix.lower().lstrip(".")
+        suite = renderers.one_off(fmt)
+        if suite is None:
+            raise UsageError(f"no installed suite opens .{fmt}; name one with --suite")
     if suite not in renderers.names():
         raise UsageError(f"unknown suite {suite}; known: {', '.join(renderers.names())}")
     with renderers.get(suite, workdir / "scratch") as renderer:

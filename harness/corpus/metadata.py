@@ -23,7 +23,7 @@ from harness.corpus.features import detect
 from harness.corpus.manifest import (MANIFEST_NAME, SCHEMA_VERSION, Entry, expectation_path, load,
                                      tsv_entries)
 from harness.errors import CorpusError, SourceError
-from harness.formats import REFERENCE_SUFFIX
+from harness.formats import reference_for
 from harness.pdfinfo import producer_of
 from harness.pdfinfo import pdf_page_count
 from harness.truth import read_truth
@@ -104,7 +104,7 @@ def opening_problem(path: Path, fmt: str) -> str | None:
 
 def entry_for(root: Path, path: Path, *, source: str, license: str, tags: tuple[str, ...] = (),
               malformed: bool = False, notes: str = "", expected: str = "") -> Entry:
-    reference = path.with_name(path.stem + REFERENCE_SUFFIX)
+    reference = reference_for(path)
     fmt = path.suffix.lower().lstrip(".")
     return Entry(
         id=sha256_of(path), path=path.relative_to(root).as_posix(), format=fmt, source=source,
@@ -163,7 +163,7 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
     for file, target in plans:
         _copy_bytes(file, target)
         if reference is not None:
-            _copy_bytes(reference, target.with_name(target.stem + REFERENCE_SUFFIX))
+            _copy_bytes(reference, reference_for(target))
         added.append(entry_for(root, target, source=source, license=license, tags=tags,
                                malformed=malformed, notes=notes))
     save(root, entries + added)
@@ -225,7 +225,7 @@ def validate(root: Path) -> list[str]:
 def _reference_problems(root: Path, entry: Entry, path: Path, from_toml: bool) -> list[str]:
     """A reference PDF must be the one recorded: present, and with the recorded hash; in a
     corpus.toml corpus, one lying beside a document whose entry records none is reported."""
-    beside = path.with_name(path.stem + REFERENCE_SUFFIX)
+    beside = reference_for(path)
     if not entry.reference:
         return [f"{entry.path}: reference PDF {beside.relative_to(root).as_posix()} is not "
                 "recorded (re-add the document with --reference)"] \

@@ -34,8 +34,8 @@ from harness.records import JobResult, Status
 TASKS = ("show", "save")
 ALL_DOCUMENTS = "(every document)"
 RESAMPLES = 2000
-FAILING = frozenset({Status.FAILED.value, Status.CRASHED.value, Status.TIMED_OUT.value,
-                     Status.EMPTY.value, Status.UNSUPPORTED.value})
+FAILING = frozenset({Status.FAILED, Status.CRASHED, Status.TIMED_OUT, Status.EMPTY,
+                     Status.UNSUPPORTED})
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str
             if r.task in TASKS and not reference(r.suite):
                 statuses.setdefault(r.suite, set()).add(r.status)
         not_opening = sorted(s for s, st in statuses.items()
-                             if st <= {Status.UNSUPPORTED.value})
+                             if st <= {Status.UNSUPPORTED})
         values = {s: v for s, v in _values(of_format, reference).items()
                   if s not in not_opening and v}
         out.append(_recommend_format(fmt, docs, values, features, weights, versions,
@@ -164,7 +164,7 @@ def _recommend_format(fmt, docs, values, features, weights, versions, not_openin
             suite, versions.get(suite), round(float(point[0]), 2), round(float(low), 2),
             round(float(high), 2), int(valid.sum()),
             sum(1 for r in results if r.suite == suite and r.task in TASKS
-                and r.status in FAILING - {Status.UNSUPPORTED.value}),
+                and r.status in FAILING - {Status.UNSUPPORTED}),
             sorted((f for f in feature_means if f.mean_grade < 5),
                    key=lambda f: (f.mean_grade, -f.documents))[:6],
             [x for x in worst_docs if x[2] < 5][:6]))
