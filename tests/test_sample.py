@@ -51,3 +51,21 @@ def test_the_alphabetically_first_broken_files_are_not_the_sample():
     assert sum(1 for d in docx if d.reference_pdf) == 4 and sum(d.malformed for d in docx) == 1
     assert sample.describe().startswith("sampled 10 of 20 documents, stratified by format, "
                                         "references first")
+
+
+def test_refused_documents_come_last_whatever_their_empty_hash():
+    """Refused documents are never read, so their sha256 is "" and would sort first."""
+    docs = _corpus([("docx", False, False)] * 3 + [("docx", False, True)] * 2
+                   + [("docx", True, False)] * 2)
+    refused = [Document(corpus="c", root=Path("/nowhere"), relpath=f"link-{i}.docx",
+                        format="docx", size_bytes=0, sha256="",
+                        reference_pdf=Path(f"/nowhere/link-{i}.reference.pdf") if i else None,
+                        refused="links outside the corpus to /outside/secret.docx")
+               for i in range(4)]
+    everything = refused + docs
+    for limit in range(1, len(docs) + 1):
+        taken = stratified_sample(everything, limit).documents
+        assert not any(d.refused for d in taken), limit
+    taken = stratified_sample(everything, 5).documents
+    assert sum(d.malformed for d in taken) == 0 and sum(1 for d in taken if d.reference_pdf) == 2
+    assert sum(1 for d in stratified_sample(everything, 8).documents if d.refused) == 1

@@ -3,8 +3,9 @@
 The alphabetically first N files of a corpus are mostly one format, and often the broken
 ones (names like `000-truncated.docx`), none with a reference PDF. A sample instead takes
 from each format in proportion to its share of the corpus, and within a format the
-documents with a Microsoft reference PDF first, documents marked malformed last, the rest
-in the order of their content hash: the same corpus gives the same sample on every machine.
+documents with a Microsoft reference PDF first, documents marked malformed after the rest,
+documents discovery refused (never read) last, the rest in the order of their content hash:
+the same corpus gives the same sample on every machine.
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ def _quotas(sizes: dict[str, int], limit: int) -> dict[str, int]:
     return quotas
 
 
-def _preference(document: Document) -> tuple[bool, bool, str]:
-    return (document.reference_pdf is None, document.malformed, document.sha256)
+def _preference(document: Document) -> tuple[bool, bool, bool, str]:
+    # A refused document (harness.corpus.discover) is never read, so its hash is "": by
+    # hash alone it would come first, and a small sweep would be all refusals.
+    return (document.refused is not None, document.reference_pdf is None, document.malformed,
+            document.sha256)
 
 
 def stratified_sample(documents: list[Document], limit: int | None) -> Sample:
