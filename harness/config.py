@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from harness.errors import UsageError
 
@@ -46,13 +46,16 @@ def feature_weights(counts: dict[str, int], documents: int,
 
 # The settings a profile may hold, with their types; a `fidelity run` option overrides its
 # profile's value. Paths of `junit` and `jsonl` are relative to the reports folder (`out`).
+# Each option a suite declares (``libreoffice_mode``) is a setting too, a string: the caller
+# names them (`profile(..., suite_options=...)`), as this module knows no suite.
 PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
     "corpus": list, "suites": list, "tasks": list, "jobs": int,
     "timeout_seconds": (int, float), "memory_limit_mb": int, "limit": int, "out": str,
-    "scheduler": str,
-    "libreoffice_mode": str, "use_cache": bool, "retry_failed": bool,
+    "scheduler": str, "use_cache": bool, "retry_failed": bool,
     "junit": str, "jsonl": str, "fail_below_grade": int,
 }
+# Settings with a range, inclusive: (lowest, highest).
+PROFILE_RANGES: dict[str, tuple[int, int]] = {"fail_below_grade": (0, 5)}
 BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"corpus": ["corpus/probes"], "tasks": ["show"]},
     "nightly": {"tasks": ["show", "save", "save-odf", "save-recalc"], "retry_failed": True,
@@ -67,10 +70,11 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def profile(name: str | None, settings: dict[str, Any] | None = None) -> tuple[str | None,
-                                                                                  dict[str, Any]]:
-    """The chosen profile's settings (built-in values under the configured ones). With no
-    name, `ci` when the CI variable is set, else none."""
+def profile(name: str | None, settings: dict[str, Any] | None = None,
+            suite_options: Iterable[str] = ()) -> tuple[str | None, dict[str, Any]]:
+    """The chosen profile's settings (built-in values under the configured ones), checked
+    against PROFILE_SCHEMA and the suites' declared `suite_options` (their profile keys,
+    ``libreoffice_mode``). With no name, `ci` when the CI variable is set, else none."""
     if name is None:
         if not in_ci():
             return None, {}
@@ -86,15 +90,20 @@ def profile(name: str | None, settings: dict[str, Any] | None = None) -> tuple[s
     if not isinstance(own, dict):
         raise UsageError(f"profile {name} must be a table")
     merged.update(own)
+    schema = {**PROFILE_SCHEMA, **{key: str for key in suite_options}}
     for key, value in merged.items():
-        if key not in PROFILE_SCHEMA:
+        if key not in schema:
             raise UsageError(f"profile {name}: unknown setting {key}; known: "
-                             f"{', '.join(sorted(PROFILE_SCHEMA))}")
-        expected = PROFILE_SCHEMA[key]
+                             f"{', '.join(sorted(schema))}")
+        expected = schema[key]
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
             names = (" or ".join(t.__name__ for t in expected) if isinstance(expected, tuple)
                      else expected.__name__)
             raise UsageError(f"profile {name}: {key} must be {names}, not {value!r}")
         if key in ("corpus", "suites", "tasks") and not all(isinstance(v, str) for v in value):
             raise UsageError(f"profile {name}: {key} must be a list of strings")
+        low, high = PROFILE_RANGES.get(key, (None, None))
+        if low is not None and not low <= value <= high:
+            raise UsageError(f"profile {name}: {key} must be between {low} and {high}, "
+                             f"not {value!r}")
     return name, merged

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -14,6 +16,7 @@ from harness.errors import UsageError
 from harness.corpus import Document
 from harness.history import (below_grade, classify, history, mean_grade, regressions,
                              summary_lines, trends)
+from harness.history.compare import NEAREST_AMONG
 from harness.pipeline import JobResult
 from harness.report.exports import write_jsonl
 from harness.report.junit import write_junit
@@ -40,18 +43,20 @@ def _documents(tmp_path, results, changed=()):
     return list(seen.values())
 
 
-def _store(tmp_path, runs, with_documents=False):
+def _store(tmp_path, runs, with_documents=False, suites=None):
     """runs: [(run_id, state, [results])] in order; with_documents: each run records its
-    documents (else history falls back on the documents its results name)."""
+    documents (else history falls back on the documents its results name); suites: run id
+    -> the suites the run records (else libreoffice 7.4, its availability unsaid)."""
     store = Store(tmp_path / "s.sqlite")
     for number, (run_id, state, results, *changed) in enumerate(runs):
         documents = _documents(tmp_path, results, *changed) if with_documents else []
-        store.start_run(Run(run_id, f"2026-01-{number + 1:02d}T00:00:00+00:00", None,
-                            "running", "0.1.0", 2, {"libreoffice": {"version": "7.4"}}, {}),
-                        documents)
+        facts = (suites or {}).get(run_id, {"libreoffice": {"version": "7.4"}})
+        started = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=number)
+        store.start_run(Run(run_id, started.isoformat(), None,
+                            "running", "0.1.0", 2, facts, {}), documents)
         for r in results:
             store.add_result(run_id, r)
-        store.finish_run(run_id, f"2026-01-{number + 1:02d}T01:00:00+00:00", state)
+        store.finish_run(run_id, (started + timedelta(minutes=30)).isoformat(), state)
     return store
 
 
@@ -237,15 +242,106 @@ def test_trends_span_runs_of_the_same_documents_with_failures_as_zero(tmp_path):
     assert [(p.mean.graded, p.mean.failed) for p in t.points] == [(6, 0), (5, 1)]
 
 
-def test_fail_below_counts_graded_results_only_and_junit_types_it_grade(tmp_path):
+def test_fail_below_counts_a_failure_as_0_and_junit_types_it_by_its_status(tmp_path):
     results = [_result("good.docx", grade=5), _result("poor.docx", grade=4),
-               _result("hung.docx", "timed_out", None)]
-    assert [r.document for r in below_grade(results, 5)] == ["poor.docx"]
+               _result("hung.docx", "timed_out", None),
+               _result("old.doc", "unsupported", None, fmt="doc"),
+               _result("away.docx", "unavailable", None, suite="wps")]
+    assert [r.document for r in below_grade(results, 5)] == ["poor.docx", "hung.docx"]
+    assert [r.document for r in below_grade(results, 1)] == ["hung.docx"]
+    assert below_grade(results, 0) == []  # nothing is below 0, a failure neither
     run = Run("r1", "2026-01-01T00:00:00+00:00", None, "complete", "0.1.0", 2, {}, {})
     write_junit(tmp_path / "j.xml", run, results, fail_below_grade=5)
     cases = {c.get("name"): c for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase")}
     assert cases["c/poor.docx"].find("failure").get("type") == "grade"
     assert cases["c/hung.docx"].find("error").get("type") == "timed_out"
+    assert cases["c/old.doc"].find("skipped") is not None
+
+
+def test_a_night_where_everything_timed_out_is_below_any_gate_above_0():
+    night = [_result(f"d{i}.docx", "timed_out", None) for i in range(5)]
+    assert mean_grade(night).mean_grade == 0
+    assert len(below_grade(night, 5)) == len(night) == len(below_grade(night, 1))
+
+
+@given(results_lists, st.integers(0, 5))
+def test_fail_below_agrees_with_the_mean_grade(rows, gate):
+    """Counted the same way: when nothing is below G, the mean is not below G either."""
+    results = [_result(f"x{i}", s, g if s == "ok" else None) for i, (s, g) in enumerate(rows)]
+    mean = mean_grade(results).mean_grade
+    if not below_grade(results, gate):
+        assert mean is None or mean >= gate
+    if mean is not None and mean < gate:
+        assert below_grade(results, gate)
+
+
+def _suites(**available):
+    """What a run records of its suites: name -> (available, reason)."""
+    return {name: {"version": "7.4" if ok else None, "available": ok, "reason": why}
+            for name, (ok, why) in available.items()}
+
+
+def test_a_suite_that_stops_running_is_still_in_history_its_ok_results_regressed(tmp_path):
+    def unavailable(name, suite="libreoffice", why="not installed"):
+        return replace(_result(name, "unavailable", None, version=None, suite=suite),
+                       message=why)
+    names = ["a.docx", "b.docx", "c.docx"]
+    first = ([_result("a.docx", grade=5), _result("b.docx", grade=3),
+              _result("c.docx", "crashed", None)]
+             + [unavailable(n, "wps", "not a real wps") for n in names])
+    night = [unavailable(n) for n in names] + [unavailable(n, "wps", "not a real wps")
+                                               for n in names]
+    suites = {"r1": _suites(libreoffice=(True, None), wps=(False, "not a real wps")),
+              "r2": _suites(libreoffice=(False, "not installed"),
+                            wps=(False, "not a real wps"))}
+    with _store(tmp_path, [("r1", "complete", first), ("r2", "complete", night)],
+                with_documents=True, suites=suites) as store:
+        histories = history(store, "r2")
+    [h] = histories  # wps never ran on these documents: nothing to say of it
+    assert (h.suite, h.previous_run_id, h.unavailable) == ("libreoffice", "r1", "not installed")
+    assert h.counts == {"regression": 2, "fix": 0, "unchanged": 1, "new": 0}
+    assert {c.document: c.status_after for c in h.changes} == {"a.docx": "unavailable",
+                                                               "b.docx": "unavailable"}
+    assert h.gone == 0 and not h.version_changed and regressions(histories) == 2
+    lines = summary_lines(histories)
+    assert lines[0].startswith("libreoffice unavailable this run: not installed; since run r1 "
+                               "of the same 3 document(s): 2 regression")
+    assert "  regression: c/a.docx [show]: grade 5 -> unavailable" in lines
+    done = subprocess.run([sys.executable, "-m", "harness", "history", "--store",
+                           str(tmp_path / "s.sqlite")], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1 and "libreoffice unavailable this run" in done.stdout
+
+
+def test_the_run_of_the_same_documents_is_found_behind_any_number_of_other_runs(
+        tmp_path, monkeypatch):
+    """More than NEAREST_AMONG runs of part of the documents came in between: the earlier
+    run of exactly these documents is still the baseline, found without reading results."""
+    between = [(f"part{i:02d}", "complete", _night(SWEEP[:6], grade=2))
+               for i in range(NEAREST_AMONG + 5)]
+    runs = [("full1", "complete", _night(SWEEP)), *between,
+            ("full2", "complete", _night(SWEEP, timed_out={"d03.docx"}))]
+    facts = {run_id: _suites(libreoffice=(True, None)) for run_id, *_ in runs}
+    with _store(tmp_path, runs, with_documents=True, suites=facts) as store:
+        read = []
+        real = Store.results
+        monkeypatch.setattr(Store, "results", lambda self, run_id: read.append(run_id)
+                            or real(self, run_id))
+        [h] = history(store, "full2")
+    assert h.previous_run_id == "full1" and h.baseline.same_documents
+    assert h.counts == {"regression": 1, "fix": 0, "unchanged": 11, "new": 0}
+    assert sorted(set(read)) == ["full1", "full2"]
+
+
+def test_without_the_same_documents_the_nearest_is_sought_among_the_latest_runs(tmp_path):
+    """The bound is on the nearest only: an older, nearer run behind NEAREST_AMONG others
+    that share documents is not sought."""
+    runs = [("near", "complete", _night(SWEEP[:11])),
+            *[(f"part{i:02d}", "complete", _night(SWEEP[:3])) for i in range(NEAREST_AMONG)],
+            ("now", "complete", _night(SWEEP))]
+    with _store(tmp_path, runs, with_documents=True) as store:
+        [h] = history(store, "now")
+    assert h.previous_run_id == f"part{NEAREST_AMONG - 1:02d}"
+    assert (h.baseline.shared_documents, h.baseline.only_here) == (3, 9)
 
 
 def test_an_unknown_run_is_a_usage_error(tmp_path):

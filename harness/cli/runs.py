@@ -26,13 +26,14 @@ from harness.corpus import discover
 from harness.corpus.discover import scan
 from harness.corpus.sample import stratified_sample
 from harness.errors import UsageError
-from harness.history import below_grade, history, mean_grade, regressions, summary_lines, task_label
+from harness.history import (below_grade, history, mean_grade, regressions, row_label,
+                             summary_lines)
 from harness.processes.memory import DEFAULT_LIMIT_MB
 from harness.report import build_report
 from harness.report.analysis import matrix
 from harness.report.exports import write_jsonl
 from harness.report.junit import write_junit
-from harness.store import Store
+from harness.store import Run, Store
 from harness.sweep import ALL_TASKS, SweepSettings, sweep
 from renderers.base import option_key
 
@@ -110,9 +111,12 @@ def run(
     jsonl: Annotated[Optional[Path], typer.Option(
         help="Write JSON Lines here (relative to OUT).")] = None,
     fail_below: Annotated[Optional[int], typer.Option(
-        min=0, max=5, help="Exit 1 when a graded result is below this grade, and make it a "
-             "JUnit failure. Without it (nor the profile's fail_below_grade), JUnit still "
-             "marks grades below 3 as failures but the exit code ignores grades.")] = None,
+        min=0, max=5, help="Exit 1 when a result is below this grade, a failure (failed, "
+             "empty, crashed, timed_out) counting as grade 0 as in the means; a graded one "
+             "below it is a JUnit failure. Results where nothing ran (unsupported, "
+             "unavailable) do not count. Without it (nor the profile's fail_below_grade), "
+             "JUnit still marks grades below 3 as failures but the exit code ignores "
+             "grades.")] = None,
     report: Annotated[bool, typer.Option(
         "--report/--no-report", help="Build the HTML report after the sweep.")] = True,
     follow_symlinks: Annotated[bool, typer.Option(
@@ -123,8 +127,9 @@ def run(
 ) -> None:
     """Render every document with every chosen suite, compare, grade, store and report.
     Exit 1 when a result regressed since the previous run of the same documents, or when
-    --fail-below G is given and a graded result is below G."""
-    profile_name, chosen = load_profile(profile)
+    --fail-below G is given and a result is below G (a failure counts as 0)."""
+    profile_name, chosen = load_profile(
+        profile, suite_options=[option_key(s, o) for s, o in renderers.options()])
     roots = corpus or [Path(p) for p in chosen.get("corpus", [])] or [DEFAULT_CORPUS]
     out = out or Path(chosen.get("out", DEFAULT_OUT))
     tasks = tuple(dict.fromkeys(task or chosen.get("tasks") or ALL_TASKS))
@@ -163,30 +168,39 @@ def run(
         except KeyboardInterrupt:
             _say_how_to_resume(db, len(documents))
             raise
-        if report:
-            written = build_report(db, finished.id, out)
-        _print_summary(db, finished.id)
-        for line in finished.settings.get("skipped") or ():
-            print(f"skipped: {line}")
-        _write_ci_outputs(db, finished.id, out, junit or chosen.get("junit"),
-                          jsonl or chosen.get("jsonl"), gate if gate is not None else 3)
-        histories = history(db, finished.id)
-        low = below_grade(db.results(finished.id), gate) if gate is not None else []
+        written = build_report(db, finished.id, out) if report else None
+        failing = _tell_ci(db, finished, out, junit or chosen.get("junit"),
+                           jsonl or chosen.get("jsonl"), gate, written)
+    if failing:
+        raise typer.Exit(1)
+
+
+def _tell_ci(db: Store, finished: Run, out: Path, junit: Path | str | None,
+             jsonl: Path | str | None, gate: int | None, written: Path | None) -> bool:
+    """What CI reads after a sweep: the summary, JUnit and JSON Lines, each suite's changes
+    since the previous run of these documents; and whether the run fails: a result
+    regressed, or one is below `--fail-below` (a failure counting as 0)."""
+    _print_summary(db, finished.id)
+    for line in finished.settings.get("skipped") or ():
+        print(f"skipped: {line}")
+    _write_ci_outputs(db, finished.id, out, junit, jsonl, gate if gate is not None else 3)
+    histories = history(db, finished.id)
+    low = below_grade(db.results(finished.id), gate) if gate is not None else []
     for line in summary_lines(histories):
         print(line)
-    if report:
+    if written is not None:
         print(f"report: {written / 'index.html'}")
     regressed = regressions(histories)
     if regressed:
         print(f"fidelity: {regressed} regression(s) since the previous run of these "
               "documents", file=sys.stderr)
     if low:
-        print(f"fidelity: {len(low)} graded result(s) below grade {gate} (--fail-below "
-              f"{gate}), e.g. " + "; ".join(f"{r.suite} {r.corpus}/{r.document} [{r.task}] "
-                                           f"grade {r.grade}" for r in low[:3]),
-              file=sys.stderr)
-    if regressed or low:
-        raise typer.Exit(1)
+        print(f"fidelity: {len(low)} result(s) below grade {gate} (--fail-below {gate}; a "
+              f"failure counts as 0), e.g. " + "; ".join(
+                  f"{r.suite} {r.corpus}/{r.document} [{r.task}] "
+                  + (f"grade {r.grade}" if r.status == "ok" else str(r.status))
+                  for r in low[:3]), file=sys.stderr)
+    return bool(regressed or low)
 
 
 def _folders_only(roots: list[Path]) -> None:
@@ -236,7 +250,7 @@ def _print_summary(db: Store, run_id: str) -> None:
     suites, formats, cells = matrix(results)
     grouped: dict[tuple[str, str], list] = {}
     for r in results:
-        grouped.setdefault((task_label(r.suite, r.task), r.format), []).append(r)
+        grouped.setdefault((row_label(r), r.format), []).append(r)
     means = {key: mean_grade(rows) for key, rows in grouped.items()}
     table = Table(title=f"run {run_id}: mean grade (failures count as 0) and failures")
     for column, justify in (("suite", "left"), ("format", "left"), ("mean grade", "right"),
@@ -279,8 +293,10 @@ def history_command(
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
-    """Each result against the same suite's previous complete run: regression, fix,
-    unchanged or new; a new suite version is noted. Exit 1 when anything regressed."""
+    """Each suite's results against the previous complete run of the same documents (else
+    the nearest, compared on the documents in common): regression, fix, unchanged or new;
+    a new suite version is noted, and a suite that did not run this time is still listed,
+    its results that were ok now regressions. Exit 1 when anything regressed."""
     with _open(out, store) as db:
         histories = history(db, run_id)
     if as_json:

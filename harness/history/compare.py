@@ -1,49 +1,53 @@
 """Each (document, suite, task) of a run against the previous run of the same documents:
-what got worse, what got better, what is new; and each suite's mean grade per format over
-the runs of those documents. A regression is what QA must not miss.
+what got worse, what got better, what is new. A regression is what QA must not miss.
 
-Definitions used throughout:
+Definitions used throughout (means: `harness.history.grades`; trends:
+`harness.history.trends`):
 
 - *The previous run of the same documents*, for a suite: the most recent earlier *complete*
   run that ran that suite and whose documents (corpus, path and content hash, as the run
-  recorded them) are exactly this run's. When none is exactly the same, the nearest earlier
-  run (most documents in common, then fewest different, then most recent; sought among the
-  latest NEAREST_AMONG runs of the suite) is the baseline, the difference is said in words
-  ("no earlier run of these 315 documents; nearest earlier run R differs by 12 documents")
-  and the comparison is made on the documents both hold, still result by result; results
-  of the other documents are counted as `not_compared`. With nothing in common there is no
-  baseline: every result is new. A document whose content changed is another document.
-- *Trend*: a suite (task) on a format, over this run and the earlier complete runs that hold
-  all of its documents, computed on this run's documents only.
+  recorded them) are exactly this run's, however far back it is. Two runs with the same
+  stored plan fingerprint hold the same documents without their lists being read; other
+  runs are compared by their recorded documents, never by their results. When none is
+  exactly the same, the nearest earlier run (most documents in common, then fewest
+  different, then most recent; sought among the latest NEAREST_AMONG runs of the suite, and
+  further back only until one shares a document) is the baseline, the difference is said in
+  words ("no earlier run of these 315 documents; nearest earlier run R differs by 12
+  documents") and the comparison is made on the documents both hold, still result by
+  result; results of the other documents are counted as `not_compared`. With nothing in
+  common there is no baseline: every result is new. A document whose content changed is
+  another document.
+- *Every suite of the baseline*: a suite that did not run this run (not installed, say) but
+  ran in the previous run of these documents still has its history, saying so in words
+  ("libreoffice unavailable this run: not installed"); a suite that never ran on these
+  documents has none.
 - *Regression*: a result that was `ok` and is now anything else (`timed_out`, `crashed`,
-  `failed`, `empty`, `unsupported`), or whose grade fell. A *fix* is the reverse.
-- *Mean grade*: over the results where the suite got the document (`ok` or a failure);
-  a failure (`failed`, `empty`, `crashed`, `timed_out`) counts as grade 0, so a night of
-  timeouts lowers the mean instead of leaving the survivors to raise it. Results where
-  nothing ran (`unsupported`, `unavailable`) and `ok` results with nothing to be graded
-  against are left out, and counted. Documents the corpus marks malformed are left out of
-  means and trends (as the report sets them apart), not out of regressions.
+  `failed`, `empty`, `unsupported`, `unavailable`), or whose grade fell. A *fix* is the
+  reverse. A result `unavailable` in the baseline is no result: what follows it is `new`.
+- Means compare the baseline and this run on the compared documents, failures counted as 0;
+  documents the corpus marks malformed are left out of means and trends (as the report sets
+  them apart), not out of regressions.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
 
-from harness.records import JobResult, Status, Task
+from harness.history.grades import NOT_RUN, MeanGrade, mean_grade, row_label
+from harness.records import JobResult
 from harness.store import Run, Store
 
-NOT_RUN = frozenset({Status.UNAVAILABLE.value})  # not a result of the suite at all
-NOTHING_RAN = frozenset({Status.UNAVAILABLE.value, Status.UNSUPPORTED.value})  # for means
-FAILED = frozenset({Status.FAILED.value, Status.EMPTY.value, Status.CRASHED.value,
-                    Status.TIMED_OUT.value})  # the suite got the document and failed: grade 0
 KINDS = ("regression", "fix", "unchanged", "new")
 # Without a run of the same documents, the nearest is sought among this many earlier runs of
-# the suite (the latest first), so a history of years stays quick to read.
+# the suite (the latest first), so a history of years stays quick to read. The run of the
+# same documents is sought without this bound.
 NEAREST_AMONG = 60
 
 DocumentId = tuple  # (corpus, path, sha256) or, when a run did not record hashes, (corpus, path)
+Documents = dict[tuple[str, str], "str | None"]  # (corpus, path) -> content hash
 
 
 @dataclass(frozen=True)
@@ -92,19 +96,6 @@ class Baseline:
 
 
 @dataclass(frozen=True)
-class MeanGrade:
-    """A mean grade with failures as 0, and what it is made of."""
-    mean_grade: float | None
-    graded: int  # ok results with a grade
-    failed: int  # failed, empty, crashed, timed_out: counted as 0
-    left_out: int  # nothing ran (unsupported, unavailable) or ok but nothing to grade against
-
-    @property
-    def counted(self) -> int:
-        return self.graded + self.failed
-
-
-@dataclass(frozen=True)
 class SuiteHistory:
     suite: str
     run_id: str
@@ -118,10 +109,12 @@ class SuiteHistory:
     not_compared: int = 0  # results of documents the baseline did not hold
     # (task label, format) -> (mean before, mean after), both on the compared documents
     means: dict[str, tuple[MeanGrade, MeanGrade]] = field(default_factory=dict)
+    unavailable: str | None = None  # why the suite did not run this run, when it did not
 
     @property
     def version_changed(self) -> bool:
-        return self.previous_run_id is not None and self.version != self.previous_version
+        return (self.previous_run_id is not None and self.unavailable is None
+                and self.version != self.previous_version)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -148,26 +141,6 @@ def classify(before: JobResult | None, after: JobResult) -> str:
     return "unchanged"
 
 
-def mean_grade(results: Iterable[JobResult]) -> MeanGrade:
-    """The mean grade of results, failures counted as 0 (see the module's definitions)."""
-    total, graded, failed, left_out = 0, 0, 0, 0
-    for r in results:
-        if r.status in FAILED:
-            failed += 1
-        elif r.status == Status.OK.value and r.grade is not None:
-            graded += 1
-            total += r.grade
-        else:
-            left_out += 1
-    counted = graded + failed
-    return MeanGrade(round(total / counted, 2) if counted else None, graded, failed, left_out)
-
-
-def task_label(suite: str, task: str) -> str:
-    """A suite's row as the report names it: showing and saving back are graded apart."""
-    return suite if task == Task.SHOW else f"{suite} ({task})"
-
-
 def _version(results: list[JobResult], run: Run, suite: str) -> str | None:
     versions = sorted({r.suite_version for r in results if r.suite_version})
     if len(versions) == 1:
@@ -175,35 +148,71 @@ def _version(results: list[JobResult], run: Run, suite: str) -> str | None:
     return (run.suites.get(suite) or {}).get("version")
 
 
-class _Runs:
-    """Lazily loaded documents and results of the store's runs."""
+class RunCache:
+    """The store's runs, and their documents and results loaded once, when first asked."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.runs = store.runs()
+        self._by_id = {r.id: r for r in self.runs}
         self._results: dict[str, list[JobResult]] = {}
-        self._documents: dict[str, dict[tuple[str, str], str | None]] = {}
+        self._documents: dict[str, Documents] = {}
         self._malformed: dict[str, frozenset[tuple[str, str]]] = {}
+        self._fingerprints: dict[str, tuple[bool, str, str]] = {}
+
+    def run(self, run_id: str | None) -> Run:
+        return self._by_id[run_id] if run_id in self._by_id else self.store.run(run_id)
+
+    def earlier(self, run: Run) -> list[Run]:
+        """The complete runs before `run`, oldest first."""
+        position = [r.id for r in self.runs].index(run.id)
+        return [r for r in self.runs[:position] if r.state == "complete"]
 
     def results(self, run_id: str) -> list[JobResult]:
         if run_id not in self._results:
             self._results[run_id] = list(self.store.results(run_id))
         return self._results[run_id]
 
-    def documents(self, run_id: str) -> dict[tuple[str, str], str | None]:
+    def documents(self, run_id: str) -> Documents:
         """(corpus, path) -> content hash; from the results when the run recorded no
         documents (hash unknown)."""
         if run_id not in self._documents:
-            rows = self.store.documents(run_id)
-            self._malformed[run_id] = frozenset((d["corpus"], d["path"]) for d in rows
-                                                if d.get("malformed"))
-            self._documents[run_id] = ({(d["corpus"], d["path"]): d["sha256"] for d in rows}
-                                       or {(r.corpus, r.document): None
-                                           for r in self.results(run_id)})
+            self._documents[run_id] = self._read_documents(run_id)
         return self._documents[run_id]
+
+    def _read_documents(self, run_id: str) -> Documents:
+        rows = self.store.documents(run_id)
+        self._malformed[run_id] = frozenset((d["corpus"], d["path"]) for d in rows
+                                            if d.get("malformed"))
+        return ({(d["corpus"], d["path"]): d["sha256"] for d in rows}
+                or {(r.corpus, r.document): None for r in self.results(run_id)})
 
     def malformed(self, run_id: str) -> frozenset[tuple[str, str]]:
         self.documents(run_id)
         return self._malformed[run_id]
+
+    def fingerprint(self, run_id: str) -> tuple[bool, str, str]:
+        """(whether hashes were recorded, digest of the documents with their hashes, digest
+        of their names alone): compares runs without keeping every run's list in memory."""
+        if run_id not in self._fingerprints:
+            documents = (self._documents[run_id] if run_id in self._documents
+                         else self._read_documents(run_id))
+            names = sorted(documents)
+            self._fingerprints[run_id] = (
+                None not in documents.values(),
+                _digest([[*name, documents[name]] for name in names]), _digest(names))
+        return self._fingerprints[run_id]
+
+    def same_documents(self, run: Run, other: Run) -> bool:
+        """Whether both runs hold exactly the same documents (see `overlap`)."""
+        plan = run.settings.get("plan")
+        if plan and plan == other.settings.get("plan"):  # the plan lists every document
+            return True
+        hashed, with_hashes, names = self.fingerprint(run.id)
+        other_hashed, other_with_hashes, other_names = self.fingerprint(other.id)
+        if hashed and other_hashed:
+            return with_hashes == other_with_hashes
+        return names == other_names
 
     def ran(self, run: Run, suite: str) -> bool:
         info = run.suites.get(suite)
@@ -211,12 +220,23 @@ class _Runs:
             return bool(info["available"])
         return any(r.suite == suite and r.status not in NOT_RUN for r in self.results(run.id))
 
+    def why_not_run(self, run: Run, suite: str) -> str:
+        """Why a suite did not run, as the run recorded it."""
+        reason = (run.suites.get(suite) or {}).get("reason")
+        messages = {r.message for r in self.results(run.id)
+                    if r.suite == suite and r.status in NOT_RUN and r.message}
+        return reason or (messages.pop() if len(messages) == 1 else "unavailable")
 
-def _ids(documents: dict[tuple[str, str], str | None], hashed: bool) -> set[DocumentId]:
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
+
+
+def _ids(documents: Documents, hashed: bool) -> set[DocumentId]:
     return {(c, p, sha) if hashed else (c, p) for (c, p), sha in documents.items()}
 
 
-def _overlap(here: dict, there: dict) -> tuple[set[tuple[str, str]], int, int]:
+def overlap(here: Documents, there: Documents) -> tuple[set[tuple[str, str]], int, int]:
     """Documents in common (as (corpus, path)), only here, only there. A document whose
     content changed is a different document; hashes are compared when both runs have them."""
     hashed = None not in here.values() and None not in there.values()
@@ -226,27 +246,27 @@ def _overlap(here: dict, there: dict) -> tuple[set[tuple[str, str]], int, int]:
 
 
 def baseline(store: Store, run_id: str | None, suite: str,
-             _runs: _Runs | None = None) -> Baseline:
-    """The previous run of the same documents for `suite` (see the module's definitions)."""
-    runs_cache = _runs or _Runs(store)
-    run = store.run(run_id)
-    runs = store.runs()
-    earlier = [r for r in runs[:[r.id for r in runs].index(run.id)] if r.state == "complete"]
-    here = runs_cache.documents(run.id)
+             _runs: RunCache | None = None) -> Baseline:
+    """The previous run of the same documents for `suite`, else the nearest (see the
+    module's definitions): every earlier run is looked at for the same documents, only the
+    latest NEAREST_AMONG of the suite (or until one shares a document) for the nearest."""
+    cache = _runs or RunCache(store)
+    run = cache.run(run_id)
+    here = cache.documents(run.id)
     best: tuple[tuple[int, int], Run, int, int, int] | None = None
     looked = 0
-    for candidate in reversed(earlier):  # the latest first
-        if not runs_cache.ran(candidate, suite):
+    for candidate in reversed(cache.earlier(run)):  # the latest first
+        if not cache.ran(candidate, suite):
             continue
-        common, only_here, only_there = _overlap(here, runs_cache.documents(candidate.id))
-        if not only_here and not only_there:
-            return Baseline(candidate.id, len(here), True, len(common), 0, 0)
+        if cache.same_documents(run, candidate):
+            return Baseline(candidate.id, len(here), True, len(here), 0, 0)
+        if looked >= NEAREST_AMONG and best is not None:
+            continue  # the nearest is chosen; still looking for the same documents
+        looked += 1
+        common, only_here, only_there = overlap(here, cache.documents(candidate.id))
         rank = (len(common), -(only_here + only_there))
         if common and (best is None or rank > best[0]):  # on a tie, the later run stays
             best = (rank, candidate, len(common), only_here, only_there)
-        looked += 1
-        if best is not None and looked >= NEAREST_AMONG:
-            break
     if best is None:
         return Baseline(None, len(here), False, 0, len(here), 0)
     _, candidate, shared, only_here, only_there = best
@@ -254,54 +274,69 @@ def baseline(store: Store, run_id: str | None, suite: str,
 
 
 def history(store: Store, run_id: str | None = None) -> list[SuiteHistory]:
-    """Per suite of the run: its changes since the previous run of the same documents."""
-    cache = _Runs(store)
-    run = store.run(run_id)
-    current: dict[str, list[JobResult]] = defaultdict(list)
+    """Per suite of the run and of its baselines: its changes since the previous run of the
+    same documents, a suite that did not run this time included."""
+    cache = RunCache(store)
+    run = cache.run(run_id)
+    per_suite: dict[str, list[JobResult]] = defaultdict(list)
     for result in cache.results(run.id):
-        if result.status not in NOT_RUN:
-            current[result.suite].append(result)
+        per_suite[result.suite].append(result)
     out = []
-    for suite, results in sorted(current.items()):
+    for suite, everything in sorted(per_suite.items()):
         base = baseline(store, run.id, suite, cache)
-        previous_run = store.run(base.run_id) if base.run_id else None
-        if previous_run is not None and not base.same_documents:
-            common, _, _ = _overlap(cache.documents(run.id), cache.documents(previous_run.id))
-        else:
-            common = None  # every document
-        compared = [r for r in results if common is None or (r.corpus, r.document) in common]
-        before = {(r.corpus, r.document, r.task): r
-                  for r in (cache.results(previous_run.id) if previous_run else [])
-                  if r.suite == suite and r.status not in NOT_RUN
-                  and (common is None or (r.corpus, r.document) in common)}
-        counts: Counter[str] = Counter({kind: 0 for kind in KINDS})
-        changes = []
-        for result in (compared if previous_run else results):
-            old = before.get((result.corpus, result.document, result.task))
-            kind = classify(old, result)
-            counts[kind] += 1
-            if kind != "unchanged":
-                changes.append(Change(result.corpus, result.document, result.task, kind,
-                                      old.status if old else None, old.grade if old else None,
-                                      result.status, result.grade))
-        seen = {(r.corpus, r.document, r.task) for r in results}
-        means = {}
-        if previous_run is not None:
-            apart = cache.malformed(run.id) | cache.malformed(previous_run.id)
-            groups: dict[str, tuple[list[JobResult], list[JobResult]]] = defaultdict(
-                lambda: ([], []))
-            for side, rows in ((0, before.values()), (1, compared)):
-                for r in rows:
-                    if (r.corpus, r.document) not in apart:
-                        groups[f"{task_label(r.suite, r.task)} {r.format}"][side].append(r)
-            means = {key: (mean_grade(b), mean_grade(a)) for key, (b, a) in sorted(groups.items())}
-        out.append(SuiteHistory(
-            suite, run.id, previous_run.id if previous_run else None,
-            _version(results, run, suite),
-            _version(list(before.values()), previous_run, suite) if previous_run else None,
-            dict(counts), changes, sum(1 for k in before if k not in seen), base,
-            len(results) - len(compared) if previous_run else 0, means))
+        previous_run = cache.run(base.run_id) if base.run_id else None
+        suite_history = _suite_history(cache, run, suite, everything, base, previous_run)
+        if suite_history is not None:
+            out.append(suite_history)
     return out
+
+
+def _suite_history(cache: RunCache, run: Run, suite: str, everything: list[JobResult],
+                   base: Baseline, previous_run: Run | None) -> SuiteHistory | None:
+    """One suite's history; None when it never ran, neither here nor in its baseline."""
+    if previous_run is not None and not base.same_documents:
+        common, _, _ = overlap(cache.documents(run.id), cache.documents(previous_run.id))
+    else:
+        common = None  # every document
+    before = {(r.corpus, r.document, r.task): r
+              for r in (cache.results(previous_run.id) if previous_run else [])
+              if r.suite == suite and r.status not in NOT_RUN
+              and (common is None or (r.corpus, r.document) in common)}
+    # A result here that is not one of the suite's (unavailable) counts only against one
+    # the baseline had: a result that was ok and is now unavailable is a regression.
+    results = [r for r in everything
+               if r.status not in NOT_RUN or (r.corpus, r.document, r.task) in before]
+    if not results:
+        return None
+    compared = [r for r in results if common is None or (r.corpus, r.document) in common]
+    counts: Counter[str] = Counter({kind: 0 for kind in KINDS})
+    changes = []
+    for result in (compared if previous_run else results):
+        old = before.get((result.corpus, result.document, result.task))
+        kind = classify(old, result)
+        counts[kind] += 1
+        if kind != "unchanged":
+            changes.append(Change(result.corpus, result.document, result.task, kind,
+                                  old.status if old else None, old.grade if old else None,
+                                  result.status, result.grade))
+    seen = {(r.corpus, r.document, r.task) for r in results}
+    means = {}
+    if previous_run is not None:
+        apart = cache.malformed(run.id) | cache.malformed(previous_run.id)
+        groups: dict[str, tuple[list[JobResult], list[JobResult]]] = defaultdict(
+            lambda: ([], []))
+        for side, rows in ((0, before.values()), (1, compared)):
+            for r in rows:
+                if (r.corpus, r.document) not in apart:
+                    groups[f"{row_label(r)} {r.format}"][side].append(r)
+        means = {key: (mean_grade(b), mean_grade(a)) for key, (b, a) in sorted(groups.items())}
+    return SuiteHistory(
+        suite, run.id, previous_run.id if previous_run else None,
+        _version(results, run, suite),
+        _version(list(before.values()), previous_run, suite) if previous_run else None,
+        dict(counts), changes, sum(1 for k in before if k not in seen), base,
+        len(results) - len(compared) if previous_run else 0, means,
+        None if cache.ran(run, suite) else cache.why_not_run(run, suite))
 
 
 def regressions(histories: list[SuiteHistory]) -> int:
@@ -322,7 +357,9 @@ def summary_lines(histories: list[SuiteHistory], limit: int = 20) -> list[str]:
             continue
         version = (f"; new version {h.previous_version} -> {h.version}"
                    if h.version_changed else "")
-        lines.append(f"{h.suite} {h.version or ''} {where}{version}: "
+        name = (f"{h.suite} unavailable this run: {h.unavailable};" if h.unavailable
+                else f"{h.suite} {h.version or ''}")
+        lines.append(f"{name} {where}{version}: "
                      + ", ".join(f"{h.counts[k]} {k}" for k in KINDS)
                      + (f", {h.gone} gone" if h.gone else "")
                      + (f"; {h.not_compared} result(s) of other documents not compared"
@@ -338,69 +375,3 @@ def summary_lines(histories: list[SuiteHistory], limit: int = 20) -> list[str]:
         if more > 0:
             lines.append(f"  ... and {more} more regression(s): `fidelity history --json`")
     return lines
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    run_id: str
-    started_at: str
-    mean: MeanGrade
-
-
-@dataclass(frozen=True)
-class Trend:
-    """One row of the history page: a suite (task) on a format, run after run."""
-    label: str  # task_label: "libreoffice", "libreoffice (save)"
-    format: str
-    points: list[TrendPoint]  # oldest first; one per run of trend_runs()
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-def trend_runs(store: Store, run_id: str | None = None, limit: int = 30) -> list[Run]:
-    """The run and the earlier complete runs that hold every one of its documents (same
-    content), oldest first, at most `limit`: the runs a trend over these documents spans."""
-    cache = _Runs(store)
-    run = store.run(run_id)
-    runs = store.runs()
-    here = cache.documents(run.id)
-    chosen: list[Run] = []
-    for r in reversed(runs[:[r.id for r in runs].index(run.id)]):
-        if len(chosen) >= limit - 1:
-            break
-        if r.state == "complete" and _overlap(here, cache.documents(r.id))[1] == 0:
-            chosen.append(r)
-    return (chosen[::-1] + [run])[-limit:]
-
-
-def trends(store: Store, run_id: str | None = None, limit: int = 30) -> list[Trend]:
-    """Mean grade (failures as 0, with its counts) per suite (task) and format, for each run
-    of `trend_runs`, computed on the chosen run's documents only, its malformed ones left
-    out: a trend never moves because the corpus changed under it."""
-    cache = _Runs(store)
-    run = store.run(run_id)
-    here = cache.documents(run.id)
-    apart = cache.malformed(run.id)
-    counted = {key for key in here if key not in apart}
-    runs = trend_runs(store, run.id, limit)
-    per_run: list[dict[tuple[str, str], MeanGrade]] = []
-    keys: set[tuple[str, str]] = set()
-    for r in runs:
-        groups: dict[tuple[str, str], list[JobResult]] = defaultdict(list)
-        for result in cache.results(r.id):
-            if (result.corpus, result.document) in counted and result.status not in NOTHING_RAN:
-                groups[(task_label(result.suite, result.task), result.format)].append(result)
-        cells = {key: mean_grade(rows) for key, rows in groups.items()}
-        keys.update(k for k, m in cells.items() if m.counted)
-        per_run.append(cells)
-    empty = MeanGrade(None, 0, 0, 0)
-    return [Trend(label, fmt, [TrendPoint(r.id, r.started_at, cells.get((label, fmt), empty))
-                               for r, cells in zip(runs, per_run)])
-            for label, fmt in sorted(keys)]
-
-
-def below_grade(results: Iterable[JobResult], fail_below_grade: int) -> list[JobResult]:
-    """Graded results under the threshold of `--fail-below`."""
-    return [r for r in results
-            if r.status == Status.OK.value and r.grade is not None and r.grade < fail_below_grade]

@@ -1,5 +1,5 @@
 """The figures the report shows, computed from stored results alone: mean grades per suite
-and format, per suite and feature, grade distributions, worst documents, trends, and how
+and format, per suite and feature, grade distributions, worst documents, and how
 each suite survives the documents broken on purpose.
 
 A document its corpus manifest marks malformed (truncated zips, fuzzer cases, invalid XML)
@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any, Collection, Iterable
 
-from harness.records import JobResult, Status, Task
-
-TASK_SHOW = Task.SHOW
+from harness.history.grades import row_label
+from harness.records import JobResult, Status
 
 NOT_RUN = frozenset({Status.UNSUPPORTED, Status.UNAVAILABLE})
 # What the robustness table counts per suite: opened, or how it did not.
@@ -84,11 +83,6 @@ def robustness(results: Iterable[JobResult]) -> dict[str, Cell]:
     return {label: cell for label, cell in sorted(cells.items()) if cell.ran}
 
 
-def row_label(result: JobResult) -> str:
-    """A suite's row: showing a document and saving it back are graded apart."""
-    return result.suite if result.task == TASK_SHOW else f"{result.suite} ({result.task})"
-
-
 def matrix(results: Iterable[JobResult]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
     """Suite (task) × format."""
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
@@ -141,16 +135,3 @@ def worst(results: Iterable[JobResult], limit: int = 15) -> list[JobResult]:
 def failures(results: Iterable[JobResult]) -> list[JobResult]:
     return sorted((r for r in results if r.status is not Status.OK and r.status not in NOT_RUN),
                   key=lambda r: (r.status, r.corpus, r.document, r.task))
-
-
-def trend(runs: list[tuple[Any, list[JobResult]]]) -> tuple[list[str], dict[tuple[str, str], list[float | None]]]:
-    """Mean grade per (suite label, format) for each run given, oldest first."""
-    keys: set[tuple[str, str]] = set()
-    per_run = []
-    for _, results in runs:
-        _, _, cells = matrix(results)
-        per_run.append(cells)
-        keys.update(k for k, c in cells.items() if c.graded)
-    series = {k: [cells[k].mean if k in cells else None for cells in per_run]
-              for k in sorted(keys)}
-    return [run.id for run, _ in runs], series
