@@ -25,6 +25,7 @@ from harness.compare.rendering import load as load_rendering
 from harness.compare.text import compare_text, pdf_text
 from harness.compare.visual import is_blank
 from harness.corpus import Document
+from harness.corpus.boundary import changed_since_discovery
 from harness.corpus.features import detect
 from harness.errors import SourceError, SourceTooLarge
 from harness.grade import grade
@@ -40,8 +41,8 @@ from harness.pdfinfo import pdf_page_count
 
 REPORT_PAGES = 40  # page images kept per document and suite for the report
 TASK_SHOW = Task.SHOW
-__all__ = ["Job", "JobResult", "TASK_SHOW", "release_renderers", "result_without_rendering",
-           "run_job"]
+__all__ = ["Job", "JobResult", "TASK_SHOW", "changed_result", "release_renderers",
+           "result_without_rendering", "run_job"]
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,25 @@ def _guarded(job: Job, start: float, memory: JobMemory) -> JobResult:
                          suite_run=SuiteRun(harness_error=True))
 
 
+def changed_result(job: Job, version: str | None = None) -> JobResult | None:
+    """The job refused, when its document is no longer what discovery checked (a link
+    retargeted outside the corpus, a FIFO, other bytes); None when it may go ahead. Marked
+    a harness matter so that it is neither cached nor kept on resume: it is done again."""
+    reason = changed_since_discovery(job.document)
+    if reason is None:
+        return None
+    result = result_without_rendering(job.document, job.suite, version,
+                                      RenderOutcome(Status.UNSUPPORTED, reason, 0.0), job.task)
+    return replace(result, suite_run=SuiteRun(harness_error=True))
+
+
 def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
     doc = job.document
     renderer = _renderer(job.suite, job.scratch_dir)
     memory.follow(renderer.process_groups)
     version = renderer.availability().version
+    if (changed := changed_result(job, version)) is not None:  # before anything reads it
+        return _with_total(changed, start)
     workdir = job.scratch_dir / "jobs" / f"{doc.key}-{job.suite}-{job.task}-{os.getpid()}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)

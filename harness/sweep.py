@@ -38,6 +38,7 @@ from harness.rasterise import get as get_rasteriser
 from harness.records import JobResult
 from harness.store import Run, Store, artifacts_root
 from renderers.base import Availability, RenderOutcome, Status, Task
+from renderers.msoffice import without_reference
 from harness.processes.memory import DEFAULT_LIMIT_MB
 from harness.processes.groups import SWEEP_VARIABLE, kill_tagged, network_containment
 
@@ -329,6 +330,9 @@ def _plan(documents: list[Document], availability: dict[str, Availability],
                     outcome = RenderOutcome(Status.UNSUPPORTED, doc.refused, 0.0)
                 else:
                     outcome = renderer.refusal(doc.path, task)
+                    if outcome is None and renderer.is_reference and doc.reference_pdf is None:
+                        # only the reference discovery checked: none, or one it refused
+                        outcome = without_reference(doc.path)
                     if outcome is None:
                         jobs.append(Job(doc, name, artifacts, scratch,
                                         settings.timeout_seconds, settings.dpi, task,

@@ -18,10 +18,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.compare.text import pdf_text
+from harness.corpus.boundary import changed_since_discovery
 from harness.corpus.discover import scan
 from harness.corpus.metadata import add
 from harness.corpus.sniff import accepts, kind_of
 from harness.errors import CorpusError
+from harness.pipeline import Job, run_job
+from harness.store import Store, artifacts_root
+from harness.sweep import SweepSettings, sweep
+from renderers.base import Status, Task
+from renderers.msoffice import MicrosoftReference
 from tests.conftest import PROBES, REPO, needs_libreoffice
 from tests.fakes.outputs import write_pdf
 
@@ -182,7 +188,7 @@ def test_a_sweep_shows_nothing_of_what_lies_outside(tmp_path, no_hang):
         {"libreoffice": "soffice", "abiword": "abiword"}[s])]
     argv = [sys.executable, "-m", "harness", "run", "--corpus", str(corpus), "--out", str(out),
             "--task", "show", "--jobs", "2", "--no-cache", "--timeout", "60"]
-    for suite in suites:
+    for suite in suites + ["msoffice"]:
         argv += ["--suite", suite]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -197,6 +203,9 @@ def test_a_sweep_shows_nothing_of_what_lies_outside(tmp_path, no_hang):
             result = by[(name, suite)]
             assert result["status"] == "unsupported" and reason in result["message"], result
         assert by[("good.docx", suite)]["status"] == "ok"  # the sweep went on
+    borrowed = by[("borrowed.docx", "msoffice")]  # its reference links outside: not used
+    assert (borrowed["status"], borrowed["message"]) == (
+        "unavailable", "no Microsoft rendering beside this document (borrowed.reference.pdf)")
     assert not {r["document"] for r in results} & {"pipe.docx", "alias.docx", "gone.docx"}
     refused = {"evil", "passwd", "text", "page", "report"}
     for folder in (out / "artifacts", out / "latest" / "pages"):
@@ -207,3 +216,101 @@ def test_a_sweep_shows_nothing_of_what_lies_outside(tmp_path, no_hang):
     index = (out / "latest" / "index.html").read_text()
     assert "a FIFO (named pipe), never opened" in index
     assert "symlinks to files outside the corpus were refused, unread" in index
+
+
+def test_the_reference_suite_reads_only_the_reference_discovery_checked(tmp_path, no_hang):
+    """borrowed.reference.pdf links to a PDF outside the corpus: discovery refuses it, and
+    the Microsoft reference suite must not find it again by name and copy it."""
+    corpus, _ = _folder(tmp_path)
+    documents = scan([corpus]).documents
+    store = Store(tmp_path / "out" / "results.sqlite")
+    run = sweep(documents, ["msoffice"], store, SweepSettings(jobs=1, timeout_seconds=60,
+                                                             tasks=("show",)), True)
+    by = {r.document: r for r in store.results(run.id)}
+    assert (by["borrowed.docx"].status, by["borrowed.docx"].message) == (
+        Status.UNAVAILABLE, "no Microsoft rendering beside this document "
+        "(borrowed.reference.pdf)")
+    assert _leaks(artifacts_root(store.path)) == []
+
+
+def test_the_reference_suite_never_follows_a_link(tmp_path, no_hang):
+    _secret_document(tmp_path / "doc.docx")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write_pdf(outside / "secret.pdf", [f"{MARKER} reference"])
+    (tmp_path / "doc.reference.pdf").symlink_to(outside / "secret.pdf")
+    suite = MicrosoftReference(tmp_path / "scratch")
+    outcome = suite.run(tmp_path / "doc.docx", Task.SHOW, tmp_path / "work", 60)
+    assert outcome.status is Status.UNAVAILABLE and outcome.output_path is None
+    assert "is a symbolic link; not read" in outcome.message
+    (tmp_path / "doc.reference.pdf").unlink()
+    os.mkfifo(tmp_path / "doc.reference.pdf")
+    outcome = suite.run(tmp_path / "doc.docx", Task.SHOW, tmp_path / "work", 60)
+    assert outcome.status is Status.UNAVAILABLE and "a FIFO (named pipe)" in outcome.message
+    assert _leaks(tmp_path / "work") == []
+
+
+def _moving(tmp_path: Path):
+    """A corpus whose moving.docx links, inside it, to a file discovery reads; and the
+    document discovery made of it."""
+    corpus, outside = _folder(tmp_path)
+    (corpus / ".kept").mkdir()  # a hidden folder is not walked: moving.docx is no alias
+    shutil.copyfile(WORD, corpus / ".kept" / "real.docx")
+    (corpus / "moving.docx").symlink_to(Path(".kept") / "real.docx")
+    write_pdf(corpus / "moving.reference.pdf", ["the reference, inside the corpus"])
+    [moving] = [d for d in scan([corpus]).documents if d.relpath == "moving.docx"]
+    assert moving.refused is None and moving.reference_pdf is not None
+    return corpus, outside, moving
+
+
+def _retarget(link: Path, target: Path) -> None:
+    link.unlink()
+    link.symlink_to(target)
+
+
+CHANGES = {  # what happens to moving.docx between discovery and its job -> the reason
+    "retargeted outside": (lambda c, o: _retarget(c / "moving.docx", o / "secret.docx"),
+                           "changed since discovery: now links outside the corpus to "),
+    "now a FIFO": (lambda c, o: (os.unlink(c / ".kept" / "real.docx"),
+                                 os.mkfifo(c / ".kept" / "real.docx")),
+                   "changed since discovery: now a FIFO (named pipe), never opened"),
+    "other bytes": (lambda c, o: shutil.copyfile(o / "secret.docx", c / ".kept" / "real.docx"),
+                    "changed since discovery: its bytes are not those discovery read"),
+    "reference retargeted": (lambda c, o: _retarget(c / "moving.reference.pdf",
+                                                    o / "secret.reference.pdf"),
+                             "changed since discovery: its reference PDF now links outside"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_document_changed_after_discovery_is_refused_at_job_time(tmp_path, no_hang, change):
+    corpus, outside, moving = _moving(tmp_path)
+    job = Job(moving, "msoffice", tmp_path / "artifacts", tmp_path / "scratch", 60)
+    assert changed_since_discovery(moving) is None
+    assert run_job(job).status is Status.OK  # as discovered: read and measured
+    shutil.rmtree(tmp_path / "artifacts")
+    make, reason = CHANGES[change]
+    make(corpus, outside)
+    result = run_job(job)
+    assert (result.status, result.grade) == (Status.UNSUPPORTED, None)
+    assert result.message.startswith(reason), result.message
+    assert result.suite_run.harness_error  # neither cached nor kept: done again next time
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_the_dask_executor_never_reads_a_document_changed_after_discovery(tmp_path, no_hang):
+    from distributed import LocalCluster
+
+    from harness import executors
+
+    corpus, outside, moving = _moving(tmp_path)
+    jobs = [Job(moving, "msoffice", tmp_path / "artifacts", tmp_path / "scratch", 60)]
+    _retarget(corpus / "moving.docx", outside / "secret.docx")
+    results = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        executors.get("dask", scheduler=cluster.scheduler_address).run(jobs, results.append)
+    [result] = results
+    assert result.status is Status.UNSUPPORTED
+    assert result.message.startswith("changed since discovery: now links outside the corpus")
+    assert not (tmp_path / "artifacts").exists()

@@ -43,6 +43,9 @@ class Document:
     # Why no suite or reader is given the file (it links outside the corpus, or its bytes
     # are no Office document): every job is then `unsupported` with this reason.
     refused: str | None = None
+    # Discovered with --follow-symlinks: its real path may lie outside `root`, as the user
+    # asked (harness.corpus.boundary checks it again at job time).
+    links_followed: bool = False
 
     @property
     def path(self) -> Path:
@@ -103,7 +106,9 @@ SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a sock
                  (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
 
-def _special(mode: int) -> str | None:
+def special_file(mode: int) -> str | None:
+    """What a stat mode says the file is when it is no regular file ("a FIFO (named
+    pipe)"...), or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
     return next((name for test, name in SPECIAL_FILES if test(mode)),
@@ -119,7 +124,7 @@ def regular_file_problem(path: Path) -> str | None:
         return "is not a file"
     if stat.S_ISLNK(mode):
         return f"is a symlink (to {os.readlink(path)}); give the file itself"
-    special = _special(mode)
+    special = special_file(mode)
     return f"is {special}, not a regular file" if special else None
 
 
@@ -185,7 +190,8 @@ def _scan_root(root: Path, label: str, manifest: dict, follow_symlinks: bool,
             def keep(**fields) -> Document:
                 return Document(corpus=label, root=root, relpath=relpath, format=fmt,
                                 license=row.license, source=row.source,
-                                malformed=row.malformed, **fields)
+                                malformed=row.malformed, links_followed=follow_symlinks,
+                                **fields)
 
             real = _real(path)
             if real is None:
@@ -197,7 +203,7 @@ def _scan_root(root: Path, label: str, manifest: dict, follow_symlinks: bool,
                 found.append(keep(size_bytes=0, sha256="",
                                   refused=f"links outside the corpus to {real}"))
                 continue
-            special = _special(os.stat(real).st_mode)  # stat, not open: a FIFO blocks
+            special = special_file(os.stat(real).st_mode)  # stat, not open: a FIFO blocks
             if special is not None:
                 skipped.append(Skipped(label, relpath, f"{special}, never opened"))
                 continue
@@ -244,7 +250,7 @@ def _reference(path: Path, real_root: Path, follow_symlinks: bool,
         return None, "its reference PDF is a link that does not resolve; not used"
     if not follow_symlinks and not real.is_relative_to(real_root):
         return None, f"its reference PDF links outside the corpus to {real}; not used"
-    special = _special(os.stat(real).st_mode)
+    special = special_file(os.stat(real).st_mode)
     if special is not None:
         return None, f"its reference PDF is {special}; never opened"
     return reference, None

@@ -23,7 +23,7 @@ from harness.errors import UsageError
 from harness.formats import reference_for
 from harness.executors.base import Executor, Record, register
 from harness.executors.local import worker_died
-from harness.pipeline import Job, JobResult, release_renderers, run_job
+from harness.pipeline import Job, JobResult, changed_result, release_renderers, run_job
 from harness.processes.groups import WORKER_VARIABLE, kill_active_groups
 
 SCRATCH_PREFIX = "fidelity-"
@@ -60,12 +60,17 @@ class DaskExecutor(Executor):
             in_flight: dict[str, Job] = {}
 
             def submit() -> None:
-                job = pending.pop()
-                document, reference = _read_inputs(job)
-                future = client.submit(run_remote, job, document, reference, pure=False,
-                                       key=f"fidelity-{uuid.uuid4().hex}")
-                in_flight[future.key] = job
-                window.add(future)
+                while pending:
+                    job = pending.pop()
+                    if (changed := changed_result(job)) is not None:
+                        record(changed)  # never read, never shipped
+                        continue
+                    document, reference = _read_inputs(job)
+                    future = client.submit(run_remote, job, document, reference, pure=False,
+                                           key=f"fidelity-{uuid.uuid4().hex}")
+                    in_flight[future.key] = job
+                    window.add(future)
+                    return
 
             try:
                 # A bounded window: documents travel as bytes, so never all at once.
