@@ -140,3 +140,49 @@ def test_add_refuses_a_mistyped_licence_with_the_suggestion(tmp_path):
     with pytest.raises(CorpusError, match=r"did you mean Apache-2\.0\?"):
         add(tmp_path / "c", [WORD], source="generated", license="Apache 2")
     assert not (tmp_path / "c").exists()
+
+
+BROKEN_MANIFESTS = {
+    "a TSV without a path column": ("MANIFEST.tsv", "name\tlicense\ngolden/a.docx\tMIT\n"),
+    "a TSV that is no UTF-8": ("MANIFEST.tsv", b"path\tlicense\n\xff\xfe\x00a.docx\n"),
+    "TOML that does not parse": ("corpus.toml", "schema_version = 1\n[[document]]\nbad"),
+    "TOML missing keys": ("corpus.toml", 'schema_version = 1\n[[document]]\npath = "x"\n'),
+}
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_MANIFESTS))
+def test_a_broken_manifest_above_never_breaks_discovery_below(tmp_path, broken):
+    name, content = BROKEN_MANIFESTS[broken]
+    top = tmp_path / "top"
+    (top / "mid" / "golden").mkdir(parents=True)
+    shutil.copyfile(WORD, top / "mid" / "golden" / "a.docx")
+    _write(top / "mid" / name, content)  # the nearest manifest cannot be read
+    [doc] = discover([top / "mid" / "golden"])
+    assert (doc.relpath, doc.license, doc.source) == ("a.docx", None, None)
+    # a readable manifest further up that lists the document still gives its provenance
+    (top / "MANIFEST.tsv").write_text("path\tlicense\tsource_repo\n"
+                                      "mid/golden/a.docx\tMIT\tacme/word\n")
+    [doc] = discover([top / "mid" / "golden"])
+    assert (doc.license, doc.source) == ("MIT", "acme/word")
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_MANIFESTS))
+def test_a_broken_manifest_in_the_swept_folder_is_reported(tmp_path, broken):
+    name, content = BROKEN_MANIFESTS[broken]
+    root = tmp_path / "c"
+    root.mkdir()
+    shutil.copyfile(WORD, root / "a.docx")
+    _write(root / name, content)
+    (tmp_path / "MANIFEST.tsv").write_text("path\tlicense\n")  # readable, lists nothing here
+    with pytest.raises(CorpusError, match=name.replace(".", r"\.")):
+        discover([root])
+    result = _validate_cli(root)
+    assert result.returncode not in (0, 70) and "Traceback" not in result.stderr
+    assert name in result.stdout + result.stderr

@@ -52,6 +52,8 @@ def load(root: Path) -> list[Entry]:
         data = tomllib.loads(manifest.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{manifest} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise CorpusError(f"{manifest} cannot be read: {exc}") from None
     if data.get("schema_version") != SCHEMA_VERSION:
         raise CorpusError(f"{manifest}: schema_version must be {SCHEMA_VERSION}")
     entries = []
@@ -80,13 +82,22 @@ def malformed_note(notes: str) -> bool:
 def tsv_entries(root: Path) -> list[Entry]:
     """A MANIFEST.tsv (path, license, sha256, source_repo, notes...) read as manifest
     entries; a note starting with "malformed" marks the file broken on purpose."""
-    with (root / "MANIFEST.tsv").open(newline="", encoding="utf-8") as fh:
-        return [Entry(id=row.get("sha256") or "", path=row["path"],
-                      format=row.get("format") or Path(row["path"]).suffix.lstrip("."),
-                      source=row.get("source_repo") or "", license=row.get("license") or "",
-                      malformed=malformed_note(row.get("notes") or ""),
-                      notes=row.get("notes") or "")
-                for row in csv.DictReader(fh, delimiter="\t") if row.get("path")]
+    manifest = root / "MANIFEST.tsv"
+    try:
+        with manifest.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh, delimiter="\t")
+            if reader.fieldnames is not None and "path" not in reader.fieldnames:
+                raise CorpusError(f"{manifest} has no path column (its columns: "
+                                  f"{', '.join(map(str, reader.fieldnames))})")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CorpusError(f"{manifest} cannot be read: {exc}") from None
+    return [Entry(id=row.get("sha256") or "", path=row["path"],
+                  format=row.get("format") or Path(row["path"]).suffix.lstrip("."),
+                  source=row.get("source_repo") or "", license=row.get("license") or "",
+                  malformed=malformed_note(row.get("notes") or ""),
+                  notes=row.get("notes") or "")
+            for row in rows if row.get("path")]
 
 
 @dataclass(frozen=True)
@@ -103,19 +114,28 @@ MAX_MANIFEST_LEVELS = 32  # how far up a swept folder's manifest is looked for
 def manifest_folder(root: Path) -> Path | None:
     """The folder whose manifest describes `root`: `root` itself, else its nearest ancestor
     (up to MAX_MANIFEST_LEVELS, never past the filesystem root) holding a corpus.toml or
-    MANIFEST.tsv that lists a file present below `root`; failing that, the nearest one.
-    A sub-folder swept on its own (such as ../shared/corpus/office2pdf-golden) keeps the
-    provenance, and the malformed marks, its corpus's manifest gives it."""
+    MANIFEST.tsv that lists a file present below `root`; failing that, the nearest one that
+    can be read. A sub-folder swept on its own (such as ../shared/corpus/office2pdf-golden)
+    keeps the provenance, and the malformed marks, its corpus's manifest gives it.
+
+    A manifest higher up that cannot be read describes nothing here and never makes the
+    sweep of a folder below it fail; `root`'s own manifest is still its own, so when no
+    ancestor describes `root` its error is reported (by whoever reads it next)."""
     real = root.resolve()
     holding = [folder for folder in (real, *real.parents)[:MAX_MANIFEST_LEVELS + 1]
                if (folder / MANIFEST_NAME).is_file() or (folder / "MANIFEST.tsv").is_file()]
+    fallback = []  # root itself, readable or not, and the ancestors that can be read
     for folder in holding:
         try:
-            if any((real / path).is_file() for path in _entries_below(folder, real)):
-                return folder
-        except (CorpusError, OSError, UnicodeDecodeError, KeyError):
-            continue  # an unreadable manifest higher up describes nothing here
-    return holding[0] if holding else None
+            below = _entries_below(folder, real)
+        except CorpusError:
+            if folder == real:
+                fallback.append(folder)
+            continue
+        if any((real / path).is_file() for path in below):
+            return folder
+        fallback.append(folder)
+    return fallback[0] if fallback else None
 
 
 def _manifest_entries(folder: Path) -> list[Entry]:
