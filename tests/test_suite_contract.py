@@ -159,6 +159,7 @@ def test_a_suite_closes_at_the_end_of_a_with_block(suite, tmp_path):
 
 # ------------------------------------------------------- what suites read from the environment
 
+PROCESSES_DIR = REPO / "harness" / "processes"
 RENDERERS_DIR = REPO / "renderers"
 # Read by suites but never carried to a worker: the worker's own system (library path), and
 # the tags each sweep and worker sets for itself (harness.processes.groups).
@@ -178,9 +179,11 @@ def _is_environ(node: ast.AST) -> bool:
 
 
 def variables_read() -> dict[str, set[str]]:
-    """Variable -> the renderers modules whose code reads it: os.environ.get / [] / getenv,
-    a package_version's declared variable, a command-line suite's override_variable."""
-    trees = {p.name: ast.parse(p.read_text()) for p in sorted(RENDERERS_DIR.glob("*.py"))}
+    """Variable -> the modules whose code reads it: os.environ.get / [] / getenv,
+    a package_version's declared variable, a command-line suite's override_variable; in the
+    suites and in the process-group code that starts them (harness/processes)."""
+    trees = {p.name: ast.parse(p.read_text()) for p in sorted(
+        [*RENDERERS_DIR.glob("*.py"), *PROCESSES_DIR.glob("*.py")])}
     constants: dict[str, str] = {}
     for tree in trees.values():
         constants.update(_constants(tree))
