@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import renderers
 from harness.cache import CacheKey
 from harness.corpus import Document
 from harness.pipeline import Job
+from harness.store import Store
 from tests.conftest import PROBES, REPO, SHARED, needs_libreoffice, needs_shared
 
 SHOW = ["--suite", "libreoffice", "--task", "show", "--corpus", str(PROBES)]
@@ -169,6 +171,39 @@ def test_injected_timeouts_are_regressions_against_the_previous_run_of_those_doc
     assert after["mean_grade"] == pytest.approx(
         sum(r["grade"] for r in docx if r["grade"] is not None) / len(docx), abs=0.01)
     assert after["mean_grade"] < before["mean_grade"]
+
+
+@needs_libreoffice
+@pytest.mark.integration
+def test_a_suite_that_stops_running_fails_the_night_and_history_says_why(tmp_path):
+    """LibreOffice rendered the documents last night and is missing tonight: its results
+    are still compared, each one that was ok is a regression, and the run exits 1. (AbiWord
+    runs too: a night where no suite at all is available is an error, not a history.)"""
+    abiword = renderers.get("abiword").availability()
+    if not abiword.available:
+        pytest.skip(f"AbiWord not available here: {abiword.reason}")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("word-features.docx", "sheet-features.xlsx"):
+        shutil.copy(PROBES / name, docs / name)
+    out = tmp_path / "reports"
+    common = ["--corpus", str(docs), "--suite", "libreoffice", "--suite", "abiword", "--task",
+              "show", "--libreoffice-mode", "oneshot", "--out", str(out), "--no-report"]
+    first = fidelity("run", *common)
+    assert first.returncode == 0, first.stderr[-2000:]
+    with Store(out / "fidelity.sqlite") as store:
+        ok = [r for r in store.results(store.run().id)
+              if r.suite == "libreoffice" and r.status == "ok"]
+    assert ok
+    missing = fidelity("run", *common, env={"FIDELITY_SOFFICE": str(tmp_path / "no-soffice")})
+    assert missing.returncode == 1, missing.stdout + missing.stderr[-2000:]
+    [line] = [x for x in missing.stdout.splitlines() if x.startswith("libreoffice ")]
+    assert line.startswith("libreoffice unavailable this run: soffice not found")
+    assert f"of the same 2 document(s): {len(ok)} regression" in line
+    assert f"fidelity: {len(ok)} regression(s)" in missing.stderr
+    assert "-> unavailable" in missing.stdout
+    history = fidelity("history", "--out", str(out))
+    assert history.returncode == 1 and "libreoffice unavailable this run" in history.stdout
 
 
 @needs_libreoffice
@@ -339,6 +374,7 @@ def test_a_limited_run_samples_across_formats_and_fail_below_sets_the_exit_code(
     _, results = _results(out)
     assert sorted(Path(r["document"]).suffix for r in results) == [".docx", ".pptx", ".xlsx"]
     low = [r for r in results if r["grade"] is not None and r["grade"] < 5]
-    assert done.returncode == (1 if low else 0), done.stderr[-2000:]
+    failed = [r for r in results if r["status"] in ("failed", "empty", "crashed", "timed_out")]
+    assert done.returncode == (1 if low or failed else 0), done.stderr[-2000:]
     failures = list(ET.parse(out / "j.xml").getroot().iter("failure"))
     assert [f.get("type") for f in failures].count("grade") == len(low)

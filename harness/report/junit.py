@@ -3,7 +3,8 @@ and task. `failure` when a suite's result is not good enough (failed, empty, or 
 below the threshold), `error` when it crashed or timed out, `skipped` when it could not
 run (format unsupported, suite unavailable). A failure's `type` is the status that caused
 it, or `grade` when the suite rendered the document and it was graded below the threshold
-(`--fail-below`, which also makes `fidelity run` exit 1)."""
+(`--fail-below`, which also makes `fidelity run` exit 1; that exit counts a failure as
+grade 0, and the failure here stays typed by its status)."""
 
 from __future__ import annotations
 
