@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings, strategies as st
 
-from harness.pipeline import JobResult
+from harness.records import JobResult
 from harness.report.recommend import recommend
 
 
@@ -92,3 +92,16 @@ def test_a_lower_grade_never_raises_a_score(grades, data):
     worse[index] = data.draw(st.integers(0, grades[index]))
     after = recommend(*_corpus({"s": worse}, features), resamples=50)[0].suites[0].score
     assert after <= before
+
+
+def test_suites_that_opened_a_format_nothing_could_grade_are_named_not_called_unmeasured():
+    results = [_result(f"d{i}.xls", suite, None, fmt="xls")
+               for i in range(3) for suite in ("libreoffice", "gnumeric")]
+    results += [_result(f"d{i}.xls", "abiword", None, "unsupported", fmt="xls") for i in range(3)]
+    (rec,) = recommend(results, {("c", f"d{i}.xls"): [] for i in range(3)})
+    assert rec.winner is None and rec.suites == []
+    assert rec.ungraded == ["gnumeric", "libreoffice"] and rec.not_opening == ["abiword"]
+    assert "opened this format, but nothing could grade them" in rec.verdict
+    graded = recommend(results + [_result("d0.xls", "libreoffice", 4, fmt="xls")],
+                       {("c", f"d{i}.xls"): [] for i in range(3)})[0]
+    assert graded.ungraded == ["gnumeric"] and graded.winner == "libreoffice"

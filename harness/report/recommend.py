@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Collection
 
 import numpy as np
@@ -68,9 +68,15 @@ class Recommendation:
     tied: list[str]  # suites whose interval overlaps the winner's (winner included)
     not_opening: list[str]  # suites that refused every document of this format
     weights: dict[str, float]
+    # suites that opened documents of this format but got no grade on any: nothing (no
+    # reference PDF, no trusted reading of the source) to measure them against
+    ungraded: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
+        if self.winner is None and self.ungraded:
+            return (f"{', '.join(self.ungraded)} opened this format, but nothing could grade "
+                    "them (no reference PDF, no trusted reading of the source)")
         if self.winner is None:
             return "no suite could be measured on this format"
         if len(self.suites) == 1:
@@ -131,8 +137,11 @@ def recommend(results: list[JobResult], features: dict[tuple[str, str], list[str
                              if st <= {Status.UNSUPPORTED})
         values = {s: v for s, v in _values(of_format, reference).items()
                   if s not in not_opening and v}
-        out.append(_recommend_format(fmt, docs, values, features, weights, versions,
-                                     not_opening, resamples, of_format))
+        ungraded = sorted(s for s, st in statuses.items()
+                          if Status.OK in st and s not in values and s not in not_opening)
+        out.append(replace(_recommend_format(fmt, docs, values, features, weights, versions,
+                                             not_opening, resamples, of_format),
+                           ungraded=ungraded))
     return out
 
 

@@ -106,7 +106,11 @@ def _verdict(rec: Recommendation, documents: list[dict[str, Any]],
         figures = f"{s.score:.1f} of 5 [{s.low:.1f}–{s.high:.1f}]"
         parts.append(f"{name}: {figures} on {s.documents} document{'s' * (s.documents != 1)}"
                      if i == 0 else f"{name}: {figures}")
+    opened = _join([suite_name(s, suites=suites) for s in rec.ungraded]) if rec.ungraded else ""
     sentence = f"For .{fmt}, " + "; ".join(parts) if parts else \
+        f"For .{fmt}, {opened} opened the documents but none could be graded: there is no " \
+        "Microsoft reference PDF to compare pages with, and the harness cannot read the " \
+        "source's text with enough trust to check it" if opened else \
         f"For .{fmt}, no suite could be measured"
     sentence += f" ({references} of {n} with a Microsoft reference PDF)." if n else "."
     if rec.not_opening:
@@ -118,7 +122,9 @@ def _verdict(rec: Recommendation, documents: list[dict[str, Any]],
     warned = warnings(documents, min((s.documents for s in rec.suites), default=None))
     winner = suite_name(rec.winner, suites=suites) if rec.winner else None
     recommended = None
-    if winner is None:
+    if winner is None and opened:
+        headline = f"No verdict on .{fmt}: {opened} opened it, but nothing could grade them."
+    elif winner is None:
         headline = f"No suite could be measured on .{fmt}."
     elif len(rec.suites) == 1:
         headline = f"{winner} is the only suite measured on .{fmt}: nothing to compare it with."
