@@ -17,10 +17,10 @@ Definitions used throughout (means: `harness.history.grades`; trends:
   result; results of the other documents are counted as `not_compared`. With nothing in
   common there is no baseline: every result is new. A document whose content changed is
   another document.
-- *Every suite of the baseline*: a suite that did not run this run (not installed, say) but
-  ran in the previous run of these documents still has its history, saying so in words
-  ("libreoffice unavailable this run: not installed"); a suite that never ran on these
-  documents has none.
+- *Every suite of the baseline*: a suite this run was given that did not run (not
+  installed, say) but ran in the previous run of these documents still has its history,
+  saying so in words ("libreoffice unavailable this run: not installed"); a suite that
+  never ran on these documents has none, and one this run was not given is not compared.
 - *Regression*: a result that was `ok` and is now anything else (`timed_out`, `crashed`,
   `failed`, `empty`, `unsupported`, `unavailable`), or whose grade fell. A *fix* is the
   reverse. A result `unavailable` in the baseline is no result: what follows it is `new`.
