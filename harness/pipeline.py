@@ -147,7 +147,10 @@ def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
-        outcome = renderer.run(doc.path, job.task, workdir, job.timeout_seconds)
+        # A run that follows links (--follow-symlinks) hands suites the file a link names,
+        # so that the reference beside it is the one next to the real document.
+        given = doc.path.resolve() if doc.links_followed else doc.path
+        outcome = renderer.run(given, job.task, workdir, job.timeout_seconds)
         outcome = _password_refusal(outcome, doc)
         if memory.over_limit is not None:
             outcome = replace(outcome, status=Status.CRASHED, output_path=None,
