@@ -17,7 +17,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from renderers.base import Status
 from tests import hostile_files as hf
 from tests.conftest import PROBES, REPO, needs_libreoffice, processes_tagged
-from tests.test_onlyoffice import _install_stand_in
+from tests.fakes.fake_x2t import install as install_x2t
 
 pytestmark = [needs_libreoffice, pytest.mark.integration]
 
@@ -54,7 +54,7 @@ def hostile(tmp_path_factory):
     wps_home = tmp_path_factory.mktemp("wps-office")
     (wps_home / "office6").mkdir()
     env = dict(os.environ, CI="",
-               ONLYOFFICE_X2T=str(_install_stand_in(tmp_path_factory.mktemp("oo"))),
+               ONLYOFFICE_X2T=str(install_x2t(tmp_path_factory.mktemp("oo"))),
                ONLYOFFICE_VERSION="0.0.0 (stand-in)", WPS_OFFICE_HOME=str(wps_home),
                WPS_OFFICE_VERSION="0.0.0 (stand-in)",
                PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "fakes")]))

@@ -5,40 +5,30 @@ ONLYOFFICE_X2T pointing at a real x2t, the tests not marked stand-in-only run ag
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import renderers
+from tests.fakes.fake_x2t import install as install_x2t
 from renderers.base import Status, Task
 from renderers.onlyoffice import EXIT_CODES, FORMAT_CODES, params_xml
-from tests.conftest import PROBES, REPO
+from tests.conftest import PROBES
 
 REAL_X2T = os.environ.get("ONLYOFFICE_X2T_REAL")
 
 
-def _install_stand_in(folder: Path) -> Path:
-    converter = folder / "converter"
-    converter.mkdir(parents=True)
-    x2t = converter / "x2t"
-    x2t.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(REPO)!r})\n"
-                   "from tests.fakes.fake_x2t import main\nmain()\n")
-    x2t.chmod(0o755)
-    return x2t
-
-
 @pytest.fixture(params=["stand-in"] + (["real"] if REAL_X2T else []))
 def onlyoffice(request, tmp_path, monkeypatch):
-    x2t = REAL_X2T if request.param == "real" else _install_stand_in(tmp_path / "oo")
+    x2t = REAL_X2T if request.param == "real" else install_x2t(tmp_path / "oo")
     monkeypatch.setenv("ONLYOFFICE_X2T", str(x2t))
     return renderers.get("onlyoffice", tmp_path / "scratch")
 
 
 @pytest.fixture
 def stand_in(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONLYOFFICE_X2T", str(_install_stand_in(tmp_path / "oo")))
+    monkeypatch.setenv("ONLYOFFICE_X2T", str(install_x2t(tmp_path / "oo")))
     return renderers.get("onlyoffice", tmp_path / "scratch")
 
 
@@ -107,7 +97,7 @@ def test_a_crash_is_crashed_and_a_hang_is_killed(stand_in, tmp_path, monkeypatch
 
 
 def test_the_stand_in_refuses_a_wrong_working_directory(tmp_path):
-    x2t = _install_stand_in(tmp_path / "oo")
+    x2t = install_x2t(tmp_path / "oo")
     params = tmp_path / "params.xml"
     params.write_text(params_xml(PROBES / "word-features.docx", tmp_path / "o.pdf", 513, None,
                                  None, tmp_path))

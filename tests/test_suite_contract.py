@@ -20,6 +20,7 @@ import pypdfium2 as pdfium
 import pytest
 
 import renderers
+from tests.fakes.fake_x2t import install as install_x2t
 from harness import formats
 from harness.formats import reference_for
 from harness.executors.dask_cluster import forwarded_environment
@@ -34,16 +35,6 @@ INSTALLED_HERE = {"libreoffice", "abiword", "gnumeric"}
 # Where a suite that is not installed here is, on a machine that has it: its tests run on it.
 REAL = {"onlyoffice": "ONLYOFFICE_X2T_REAL", "onlyoffice-server": "ONLYOFFICE_DOCSERVER_URL_REAL",
         "wps": "WPS_OFFICE_HOME_REAL"}
-
-
-def _x2t_stand_in(folder: Path) -> Path:
-    converter = folder / "converter"
-    converter.mkdir(parents=True)
-    x2t = converter / "x2t"
-    x2t.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(REPO)!r})\n"
-                   "from tests.fakes.fake_x2t import main\nmain()\n")
-    x2t.chmod(0o755)
-    return x2t
 
 
 def _sources(name: str, tmp_path: Path) -> list[Path]:
@@ -68,7 +59,7 @@ def suite(request, tmp_path, monkeypatch):
     if real:  # the real suite, where it is installed (REAL names the variable)
         monkeypatch.setenv(REAL[name].removesuffix("_REAL"), real)
     elif name == "onlyoffice":
-        monkeypatch.setenv("ONLYOFFICE_X2T", str(_x2t_stand_in(tmp_path / "oo")))
+        monkeypatch.setenv("ONLYOFFICE_X2T", str(install_x2t(tmp_path / "oo")))
     elif name == "onlyoffice-server":
         from tests.fakes.fake_docserver import FakeDocServer
 

@@ -203,12 +203,12 @@ def test_stand_in_suites_take_part_in_a_sweep_and_leave_nothing_running(tmp_path
     every task gets a result under the suite's name and version, and no process the sweep
     started (x2t, the WPS driver, its Xvfb...) stays behind."""
     from tests.fakes.fake_docserver import FakeDocServer
-    from tests.test_onlyoffice import _install_stand_in
+    from tests.fakes.fake_x2t import install as install_x2t
 
     home = tmp_path / "wps-office"
     (home / "office6").mkdir(parents=True)
     with FakeDocServer() as server:
-        env = dict(os.environ, ONLYOFFICE_X2T=str(_install_stand_in(tmp_path / "oo")),
+        env = dict(os.environ, ONLYOFFICE_X2T=str(install_x2t(tmp_path / "oo")),
                    ONLYOFFICE_VERSION="0.0.0 (stand-in)", ONLYOFFICE_DOCSERVER_URL=server.url,
                    WPS_OFFICE_HOME=str(home), WPS_OFFICE_VERSION="0.0.0 (stand-in)",
                    PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "fakes")]))

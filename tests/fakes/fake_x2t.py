@@ -89,3 +89,15 @@ def main() -> None:
         write_package(target, target_format)
     sys.exit(0)
 
+
+def install(folder: Path) -> Path:
+    """An executable ``converter/x2t`` in `folder` that runs this stand-in, laid out as the
+    real OnlyOffice install lays out its x2t."""
+    repo = Path(__file__).resolve().parents[2]
+    converter = folder / "converter"
+    converter.mkdir(parents=True)
+    x2t = converter / "x2t"
+    x2t.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(repo)!r})\n"
+                   "from tests.fakes.fake_x2t import main\nmain()\n")
+    x2t.chmod(0o755)
+    return x2t
