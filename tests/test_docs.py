@@ -135,6 +135,14 @@ def folders(cell: str) -> set[str]:
             for span in INLINE.findall(cell) if "/" in span}
 
 
+def test_results_doc_names_every_score():
+    from harness.records import SCORE_NAMES
+
+    text = (PROJECT / "docs" / "results.md").read_text(encoding="utf-8")
+    missing = sorted(name for name in SCORE_NAMES if f"`{name}`" not in text)
+    assert not missing, f"docs/results.md does not describe the scores {missing}"
+
+
 def test_architecture_names_every_module():
     text = (PROJECT / "docs" / "architecture.md").read_text(encoding="utf-8")
     rows = [(folders(line.split("|")[1]), line) for line in text.splitlines()
