@@ -363,8 +363,9 @@ def cache_clear(
 def bench_command(
     corpus: Annotated[Optional[list[Path]], typer.Option(
         help="Corpus folder; repeat for several. Default: the built-in corpus.")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N documents.")]
-        = None,
+    limit: Annotated[Optional[int], typer.Option(
+        min=1, help="A sample of N documents, stratified by format as `run --limit` takes "
+                    "it.")] = None,
     jobs: Annotated[Optional[int], typer.Option(min=1, help="Harness workers. Default: cores.")]
         = None,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds per document.")] = 120.0,
@@ -376,7 +377,9 @@ def bench_command(
     their ratio, the harness's time inside and outside the suites, peak memory, a re-run
     with nothing changed, and whether a Dask run gives the same results."""
     roots = corpus or [DEFAULT_CORPUS]
-    documents = [d for d in discover(roots, limit) if not d.refused]
+    # the same sample `run --limit` takes, so that the timed re-run finds them all cached
+    documents = stratified_sample([d for d in discover(roots) if not d.refused],
+                                  limit).documents
     workers = jobs or os.cpu_count() or 1
     renderers.use_defaults()
     figures = bench(documents, roots, limit, workers, timeout, dask,
