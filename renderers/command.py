@@ -76,7 +76,13 @@ class CommandLineRenderer(Renderer):
         return None
 
     def availability(self) -> Availability:
+        if not self.executables and not self.override_variable:
+            return Availability(False, reason=f"{self.name} names no executable to run "
+                                "(its class sets neither executables nor override_variable)")
         exe = self.find()
+        if exe is None and not self.executables:
+            return Availability(False, reason=f"{self.override_variable} is not set to an "
+                                f"executable ({self.install_hint})")
         if exe is None:
             return Availability(False, reason=f"{self.executables[0]} not found "
                                 f"({self.install_hint})")

@@ -76,8 +76,27 @@ def test_a_reference_pdf_nobody_recorded_fails_validation(tmp_path):
     add(root, [WORD], source="generated", license="CC0-1.0")
     write_pdf(root / "contributed" / "word-features.reference.pdf", ["slipped in"])
     assert validate(root) == ["contributed/word-features.docx: reference PDF contributed/"
-                              "word-features.reference.pdf is not recorded (re-add the "
-                              "document with --reference)"]
+                              "word-features.reference.pdf is not recorded (record it: "
+                              "`fidelity corpus add` the document again with --reference)"]
+    # doing as told records it, and the corpus is valid again
+    (entry,) = add(root, [WORD], source="generated", license="CC0-1.0",
+                   reference=root / "contributed" / "word-features.reference.pdf")
+    assert entry.path == "contributed/word-features.docx" and len(entry.reference["sha256"]) == 64
+    assert validate(root) == [] and len(load(root)) == 1
+
+
+def test_a_document_already_in_the_corpus_gains_a_reference_but_never_swaps_one(tmp_path):
+    root = tmp_path / "c"
+    add(root, [WORD], source="generated", license="CC0-1.0")
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    write_pdf(first, ["the Word export"])
+    write_pdf(second, ["another document's export"])
+    (entry,) = add(root, [WORD], source="generated", license="CC0-1.0", reference=first)
+    assert (root / entry.reference["path"]).read_bytes() == first.read_bytes()
+    with pytest.raises(CorpusError, match="already has a reference PDF"):
+        add(root, [WORD], source="generated", license="CC0-1.0", reference=second)
+    assert (root / entry.reference["path"]).read_bytes() == first.read_bytes()
+    assert validate(root) == []
 
 
 def test_a_sub_folder_finds_the_manifest_tsv_of_a_parent(tmp_path):

@@ -217,7 +217,7 @@ def test_every_variable_a_suite_reads_is_declared_and_carried_to_workers():
     undeclared = {v: sorted(m) for v, m in read.items()
                   if v not in declared and v not in NOT_CARRIED}
     assert not undeclared, f"read but not declared by any suite: {undeclared}"
-    assert not declared - set(read), "declared but never read"
+    assert not declared - set(read), f"declared but never read: {sorted(declared - set(read))}"
 
 
 def test_the_dask_executor_forwards_exactly_the_declared_variables(monkeypatch):

@@ -263,7 +263,8 @@ def corpus_add(
     for entry in add(corpus, list(files), source=source, license=license, reference=reference,
                      tags=tuple(tag or ()), malformed=malformed, notes=notes):
         print(f"added {entry.path} ({entry.format}, {entry.license}): "
-              f"{' '.join(entry.features) or 'no feature detected'}")
+              f"{' '.join(entry.features) or 'no feature detected'}"
+              + (f"; reference {entry.reference['path']}" if entry.reference else ""))
 
 
 @corpus_app.command("validate")

@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import tomli_w
@@ -142,6 +143,8 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
         if fmt not in OFFICE_FORMATS:
             raise CorpusError(f"refused: {file.name} is not an Office document by its extension")
         digest = sha256_of(file)
+        if digest in known and reference is not None:
+            return [_attach_reference(root, entries, digest, reference)]
         if digest in known:
             raise CorpusError(f"refused: {file.name} is already in the corpus as {known[digest]}")
         if why := container_problem(file, fmt):
@@ -168,6 +171,26 @@ def add(root: Path, files: list[Path], *, source: str, license: str,
                                malformed=malformed, notes=notes))
     save(root, entries + added)
     return added
+
+
+def _attach_reference(root: Path, entries: list[Entry], digest: str, reference: Path) -> Entry:
+    """A document already in the corpus gains the reference PDF it lacked (the same PDF may
+    already lie beside it, put there by hand); one it has already is never replaced."""
+    entry = next(e for e in entries if e.id == digest)
+    if entry.reference:
+        raise CorpusError(f"refused: {entry.path} already has a reference PDF, "
+                          f"{entry.reference.get('path')}")
+    target = reference_for(root / entry.path)
+    if os.path.lexists(target) and (os.path.islink(target)
+                                    or sha256_of(target) != sha256_of(reference)):
+        raise CorpusError(f"refused: another file lies at {target}; move it away first")
+    if not os.path.lexists(target):
+        _copy_bytes(reference, target)
+    updated = replace(entry, reference={"path": target.relative_to(root).as_posix(),
+                                        "producer": producer_of(target) or "unknown",
+                                        "sha256": sha256_of(target)})
+    save(root, [updated if e is entry else e for e in entries])
+    return updated
 
 
 def _copy_bytes(source: Path, target: Path) -> None:
@@ -228,7 +251,8 @@ def _reference_problems(root: Path, entry: Entry, path: Path, from_toml: bool) -
     beside = reference_for(path)
     if not entry.reference:
         return [f"{entry.path}: reference PDF {beside.relative_to(root).as_posix()} is not "
-                "recorded (re-add the document with --reference)"] \
+                "recorded (record it: `fidelity corpus add` the document again with "
+                "--reference)"] \
             if from_toml and beside.is_file() else []
     recorded = entry.reference.get("path", "")
     if not (root / recorded).is_file():
