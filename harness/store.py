@@ -26,7 +26,8 @@ from harness.records import (JSON_FIELDS, JobResult, Status, Task, parts_from_de
 # 5: whether the corpus manifest marks a document malformed (NULL: not recorded by the run);
 # 6: a result's columns are JobResult's fields, its `details` split into typed parts
 # (artifacts, show, save, suite_run); the score names of harness.records.SCORE_NAMES; each
-# run's suites say whether they are the reference and which tasks they do
+# run's suites say whether they are the reference and which tasks they do; a document's
+# `refused`: why discovery never gave it to a suite (a link out of the corpus, not Office)
 SCHEMA_VERSION = 6
 
 
@@ -75,6 +76,7 @@ CREATE TABLE IF NOT EXISTS documents (
     features TEXT NOT NULL DEFAULT '[]',
     title TEXT,
     malformed INTEGER,
+    refused TEXT,
     PRIMARY KEY (run_id, corpus, path)
 );
 CREATE TABLE IF NOT EXISTS properties (
@@ -101,7 +103,8 @@ _ADDED_COLUMNS = (("documents", "features", "TEXT NOT NULL DEFAULT '[]'"),
                   ("documents", "title", "TEXT"),
                   ("results", "suite_peak_rss_mb", "REAL"),
                   ("results", "harness_peak_rss_mb", "REAL"),
-                  ("documents", "malformed", "INTEGER"))
+                  ("documents", "malformed", "INTEGER"),
+                  ("documents", "refused", "TEXT"))
 _RESULT_FIELDS = tuple(result_columns())
 _RESULT_COLUMNS = ", ".join(_RESULT_FIELDS)
 
@@ -272,10 +275,10 @@ class Store:
                 rows.append((run.id, d.corpus, d.relpath, d.key, d.format, d.size_bytes,
                              d.sha256, str(d.reference_pdf) if d.reference_pdf else None,
                              d.license, d.source, json.dumps(list(p.features) if p else []),
-                             p.title if p else None, int(d.malformed)))
+                             p.title if p else None, int(d.malformed), d.refused))
             self._write("INSERT INTO documents (run_id, corpus, path, key, format, size_bytes, "
-                        "sha256, reference_pdf, license, source, features, title, malformed) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                        "sha256, reference_pdf, license, source, features, title, malformed, "
+                        "refused) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def known_properties(self, version: int) -> dict[str, DocumentProperties]:
         """What detection found, by content hash, at this detector version."""

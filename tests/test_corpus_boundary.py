@@ -216,6 +216,14 @@ def test_a_sweep_shows_nothing_of_what_lies_outside(tmp_path, no_hang):
     index = (out / "latest" / "index.html").read_text()
     assert "a FIFO (named pipe), never opened" in index
     assert "symlinks to files outside the corpus were refused, unread" in index
+    # what the harness refused says nothing of a suite: listed apart, counted nowhere
+    assert 'id="refused"' in index and "not an Office document: plain text" in index
+    for rec in json.loads((out / "latest" / "results.json").read_text())["recommendations"]:
+        for score in rec["suites"]:
+            assert not {d[1] for d in score["worst_documents"]} & {
+                "evil.docx", "passwd.docx", "text.docx", "page.docx", "report.xlsx"}, score
+            if rec["format"] == "docx" and score["suite"] in suites:
+                assert score["score"] > 3, score  # the refused files did not drag it to 0
 
 
 def test_the_reference_suite_reads_only_the_reference_discovery_checked(tmp_path, no_hang):

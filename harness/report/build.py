@@ -155,9 +155,14 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         by_doc[(r.corpus, r.document)][row_label(r)] = r
     # Malformed documents (as the sweep stored the manifest's mark) are shown everywhere
     # but counted only in the robustness table: not in the matrices nor the recommendation.
+    # Documents the harness refused (a link out of the corpus, bytes that are no Office
+    # file) never reached a suite: their results say nothing of one, and count nowhere.
+    refused = frozenset((d["corpus"], d["path"]) for d in documents if d.get("refused"))
     malformed = malformed_documents(documents)
-    counted, apart = set_apart(results, malformed)
-    features = {(d["corpus"], d["path"]): d["features"] for d in documents
+    counted, apart = set_apart([r for r in results if (r.corpus, r.document) not in refused],
+                               malformed)
+    documents_counted = [d for d in documents if (d["corpus"], d["path"]) not in refused]
+    features = {(d["corpus"], d["path"]): d["features"] for d in documents_counted
                 if not malformed or (d["corpus"], d["path"]) not in malformed}
     suites, formats, cells = matrix(counted)
     feature_counts, feature_cells = feature_matrix(counted, features)
@@ -168,7 +173,7 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
     recommendations = recommend(counted, features, overrides, references=run.references)
     weights = run_weights(features, overrides)
     missing_images = sum(1 for rel in _images(results) if not (artifacts / rel).is_file())
-    counted_documents = [d for d in documents
+    counted_documents = [d for d in documents_counted
                          if not malformed or (d["corpus"], d["path"]) not in malformed]
     return {
         "verdicts": verdicts(recommendations, counted_documents, run.suites,
@@ -191,6 +196,7 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
                                   if label == s), Counter()) for s in suites},
         "total_results": len(results), "missing_images": missing_images,
         "malformed": malformed, "robustness": robustness(apart),
+        "refused_documents": [d for d in documents if d.get("refused")],
         "robustness_statuses": ROBUSTNESS_STATUSES,
         "suite_pages": _suite_pages(run, results), "grades": GRADES,
         "history": _history(store, run),
