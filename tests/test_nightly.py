@@ -223,8 +223,9 @@ def test_ctrl_c_says_what_is_stored_and_the_same_command_resumes(tmp_path):
     said = [line for line in stderr.splitlines() if "resume it with the same command" in line]
     assert said and f"run {run_id} stopped with {len(stored)} result(s) stored" in said[0]
     command = shlex.split(said[0].split("same command: ", 1)[1])
-    assert command[0] == "fidelity" and command[1:] == args
-    resumed = fidelity(*command[1:])
+    # the command as it was typed: here python -m harness (a script says .venv/bin/fidelity)
+    assert command[:3] == [sys.executable, "-m", "harness"] and command[3:] == args
+    resumed = fidelity(*command[3:])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming run {run_id}" in resumed.stderr
     assert _results(out)[0] == run_id

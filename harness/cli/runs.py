@@ -221,9 +221,12 @@ def _say_how_to_resume(db: Store, planned_documents: int) -> None:
     results = list(db.results(run.id))
     not_ok = sum(1 for r in results if r.status not in ("ok", "unavailable", "unsupported"))
     words = [w for w in sys.argv[1:] if w != "--fresh"]
+    # the command as it was typed (.venv/bin/fidelity, or python -m harness)
+    program = ([sys.argv[0]] if Path(sys.argv[0]).name == "fidelity"
+               else [sys.executable, "-m", "harness"])
     print(f"fidelity: run {run.id} stopped with {len(results)} result(s) stored "
           f"({not_ok} not ok) for {planned_documents} document(s) in {db.path}; resume it "
-          f"with the same command: fidelity {shlex.join(words)}", file=sys.stderr)
+          f"with the same command: {shlex.join(program + words)}", file=sys.stderr)
 
 
 def _memory_limit(option: int | None, chosen: dict) -> int | None:
