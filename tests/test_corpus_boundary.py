@@ -315,7 +315,9 @@ def test_the_dask_executor_never_reads_a_document_changed_after_discovery(tmp_pa
     jobs = [Job(moving, "msoffice", tmp_path / "artifacts", tmp_path / "scratch", 60)]
     _retarget(corpus / "moving.docx", outside / "secret.docx")
     results = []
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    # a worker of its own process, as in a real cluster: an in-process one would tag this
+    # test process (FIDELITY_WORKER_TAG), and every later test's processes with it
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         executors.get("dask", scheduler=cluster.scheduler_address).run(jobs, results.append)
     [result] = results
