@@ -86,7 +86,10 @@ def test_a_full_output_disk_stops_the_sweep_cleanly_and_the_run_resumes(tmp_path
     first = json.loads((tmp_path / "after-first.json").read_text())
     assert first["integrity"] == "ok"
     assert 0 < first["results"] < total, first
-    assert first["states"] == ["interrupted"]
+    # Marked interrupted when the disk still had room for that one write; when it had not,
+    # the run stays "running" with its coordinator gone, which the next sweep takes for
+    # interrupted (how much fits in 1 MB moves with the size of each stored result).
+    assert first["states"] in (["interrupted"], ["running"]), first
 
     second_err = (tmp_path / "second.err").read_text()
     assert (tmp_path / "second.rc").read_text().strip() == "0", second_err
