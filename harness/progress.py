@@ -24,8 +24,12 @@ INSTANT = frozenset({Status.UNAVAILABLE, Status.UNSUPPORTED})  # known without r
 
 class SweepProgress:
     def __init__(self, total: int, plain: bool | None = None, already_done: int = 0,
-                 interval_seconds: float = 10.0, earlier: Iterable[JobResult] = ()) -> None:
-        """`earlier`: results a resumed run already holds (their failures are counted)."""
+                 interval_seconds: float = 10.0, earlier: Iterable[JobResult] = (),
+                 to_run: int | None = None) -> None:
+        """`earlier`: results a resumed run already holds (their failures are counted);
+        `to_run`: the jobs that start a suite, of `total` (the rest are known at once: not
+        installed, format not opened, reused), so that "73 % done" is not read as work done."""
+        self.to_run = to_run
         self.total = total
         self.done = already_done
         self.failures: Counter[str] = Counter(
@@ -103,5 +107,6 @@ class SweepProgress:
         eta_text = self._eta_text()
         share = 100 * self.done / self.total if self.total else 100
         eta_text = f", {eta_text}" if eta_text else ""
-        print(f"[{self.done}/{self.total}] {share:.0f} % done{eta_text}; not ok: "
+        jobs = f" ({self.computed} of {self.to_run} suite jobs run)" if self.to_run else ""
+        print(f"[{self.done}/{self.total}] {share:.0f} % done{jobs}{eta_text}; not ok: "
               f"{self._failure_text() or 'none'}", file=sys.stderr, flush=True)

@@ -144,7 +144,7 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
         earlier = [r for r in store.results(run.id)
                    if (r.corpus, r.document, r.suite, r.task) in done] if done else []
         with SweepProgress(total, progress_plain, already_done=len(done),
-                           earlier=earlier) as progress:
+                           earlier=earlier, to_run=len(jobs)) as progress:
             for result in immediate + reused:
                 record(result)
             if jobs:

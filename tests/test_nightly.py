@@ -336,6 +336,22 @@ def test_progress_after_a_resume_counts_what_failed_before(capsys):
     assert "libreoffice timed_out: 1" in last
 
 
+def test_progress_says_how_many_suite_jobs_ran_beside_the_share_done(capsys):
+    """Results known at once (unsupported, not installed) fill most of a sweep's count: the
+    summary line says how many jobs that start a suite have run, so 80 % is not read as
+    work done."""
+    from harness.progress import SweepProgress
+
+    with SweepProgress(10, plain=True, interval_seconds=3600, to_run=2) as progress:
+        for i in range(8):
+            progress.advance(_job_result(f"u{i}", "unsupported"))
+        progress._summary()
+        assert "[8/10] 80 % done (0 of 2 suite jobs run)" in capsys.readouterr().err
+        progress.advance(_job_result("computed"))
+        progress._summary()
+        assert "(1 of 2 suite jobs run)" in capsys.readouterr().err
+
+
 def test_results_taken_at_once_do_not_shorten_the_eta():
     """Reused results arrive in a burst before anything is computed: the ETA is the pace
     of computed results alone, not of the burst."""
