@@ -12,7 +12,7 @@ import signal
 import sys
 import traceback
 
-from harness.cli import commands, runs  # noqa: F401  (their commands register on `app`)
+from harness.cli import commands, fleet, maintenance, references, runs  # noqa: F401  (they register on `app`)
 from harness.cli.app import app
 from harness.errors import FidelityError
 
