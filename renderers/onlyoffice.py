@@ -25,7 +25,13 @@ from harness.processes.groups import run_in_group
 _CANDIDATES = ("/opt/onlyoffice/desktopeditors/converter/x2t",
                "/run/current-system/sw/share/desktopeditors/converter/x2t",
                "/nix/store/*/share/desktopeditors/converter/x2t")
-FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
+# The patterns above and the font folders below are looked for under this root: "/", or a
+# fake tree in the tests (tests/test_packaging.py).
+ROOT = "/"
+# NixOS keeps no /usr/share/fonts: its fonts are in /run/current-system/sw/share/X11/fonts
+# (with fonts.fontDir.enable), or in a folder the flake names in ONLYOFFICE_FONT_DIR.
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts",
+             "/run/current-system/sw/share/X11/fonts")
 
 # AVS_OFFICESTUDIO_FILE_* codes for m_nFormatTo.
 FORMAT_CODES = {"pdf": 513, "docx": 65, "xlsx": 257, "pptx": 129,
@@ -61,7 +67,7 @@ def find_x2t() -> str | None:
     if override:
         return override if os.access(override, os.X_OK) else None
     for pattern in _CANDIDATES:
-        for found in sorted(glob.glob(pattern), reverse=True):
+        for found in sorted(glob.glob(os.path.join(ROOT, pattern.lstrip("/"))), reverse=True):
             if os.access(found, os.X_OK):
                 return found
     return None
@@ -93,7 +99,8 @@ class OnlyOffice(Renderer):
     name = "onlyoffice"
     label = "OnlyOffice"
     formats = FORMATS
-    environment = ("ONLYOFFICE_X2T", "ONLYOFFICE_VERSION", "ONLYOFFICE_ALLFONTSGEN")
+    environment = ("ONLYOFFICE_X2T", "ONLYOFFICE_VERSION", "ONLYOFFICE_ALLFONTSGEN",
+                   "ONLYOFFICE_FONT_DIR")
 
     def __init__(self, scratch_dir: Path | None = None) -> None:
         super().__init__(scratch_dir)
@@ -108,7 +115,11 @@ class OnlyOffice(Renderer):
         return Availability(True, version=x2t_version(x2t), executable=x2t)
 
     def _font_dir(self) -> str | None:
-        return next((d for d in FONT_DIRS if Path(d).is_dir()), None)
+        declared = os.environ.get("ONLYOFFICE_FONT_DIR")
+        if declared:
+            return declared if Path(declared).is_dir() else None
+        return next((str(Path(ROOT, d.lstrip("/"))) for d in FONT_DIRS
+                     if Path(ROOT, d.lstrip("/")).is_dir()), None)
 
     def _all_fonts(self, x2t: str, timeout_seconds: float) -> Path | None:
         if self._all_fonts_path is False:

@@ -3,12 +3,13 @@
 Each task runs ``renderers.wps_driver`` in its own process group with a private HOME in
 which WPS's licence agreement is already accepted and the single-module mode (one process
 per application, not the tabbed all-in-one window) is preset; the whole tree (driver, WPS,
-Xvfb) is killed after each document and on timeout. Found at ``/opt/kingsoft/wps-office``
-or ``WPS_OFFICE_HOME``; pywpsrpc (``pip install pywpsrpc``) must import in this Python.
+Xvfb) is killed after each document and on timeout. Found at ``WPS_OFFICE_HOME``,
+``/opt/kingsoft/wps-office`` or nixpkgs' store path; pywpsrpc (``pip install pywpsrpc``) must import in this Python.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -24,6 +25,11 @@ from renderers.output import ExitMeaning, classify
 from harness.processes.groups import run_in_group
 
 DEFAULT_HOME = "/opt/kingsoft/wps-office"
+# nixpkgs' wpsoffice keeps the .deb's tree under its store path, and a NixOS profile links
+# no /opt: a system-wide install is found there. Both are looked for under ROOT ("/", or a
+# fake tree in tests/test_packaging.py).
+NIX_HOMES = "/nix/store/*-wpsoffice*/opt/kingsoft/wps-office"
+ROOT = "/"
 # Office.conf keys: the EULA dialog would block a hidden instance forever, and the
 # all-in-one mode routes every document through one shared process.
 OFFICE_CONF = """[6.0]
@@ -40,7 +46,14 @@ FORMATS = extensions()
 
 
 def wps_home() -> Path:
-    return Path(os.environ.get("WPS_OFFICE_HOME") or DEFAULT_HOME)
+    declared = os.environ.get("WPS_OFFICE_HOME")
+    if declared:
+        return Path(declared)
+    default = Path(ROOT, DEFAULT_HOME.lstrip("/"))
+    if (default / "office6").is_dir():
+        return default
+    found = sorted(glob.glob(os.path.join(ROOT, NIX_HOMES.lstrip("/"), "office6")), reverse=True)
+    return Path(found[0]).parent if found else default
 
 
 @register

@@ -11,6 +11,7 @@ packages=(
   fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea
   fonts-noto-cjk
   chromium
+  nix-bin  # nix-instantiate: the tests check that flake.nix and shell.nix parse
 )
 python=${PYTHON:-python3}
 if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
@@ -21,7 +22,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system packages: not a Debian system; make sure these are installed:"
   echo "  LibreOffice (soffice) with its Python UNO bridge, AbiWord, Gnumeric (ssconvert), Xvfb,"
   echo "  poppler (pdftoppm), catdoc, Chromium (the report's browser tests), and the Liberation, DejaVu,"
-  echo "  Carlito, Caladea and Noto CJK fonts"
+  echo "  Carlito, Caladea and Noto CJK fonts; and Nix (nix-instantiate) to check flake.nix"
   exit 0
 fi
 
