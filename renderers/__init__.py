@@ -12,7 +12,8 @@ from renderers.base import (Availability, Renderer, RenderOutcome, Status, Suite
 from harness.processes.groups import HARNESS_VARIABLES
 
 _REGISTRY: dict[str, type[Renderer]] = {}
-_INFRASTRUCTURE = {"base", "command", "output", "uno_listener", "wps_driver"}
+_INFRASTRUCTURE = {"base", "command", "output", "uno_listener", "wps_driver",
+                   "msoffice_driver"}
 
 
 def register(cls: type[Renderer]) -> type[Renderer]:

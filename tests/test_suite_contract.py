@@ -78,6 +78,10 @@ def suite(request, tmp_path, monkeypatch):
         monkeypatch.setenv("WPS_OFFICE_VERSION", "0.0.0 (stand-in)")
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO),
                                                           str(REPO / "tests" / "fakes")]))
+    elif name == "msoffice-live":  # on Windows with Office, pywin32 itself; else its stand-in
+        if os.name != "nt":
+            monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO),
+                                                              str(REPO / "tests" / "fakes")]))
     elif name not in INSTALLED_HERE and name != "msoffice":
         pytest.fail(f"suite {name} has no way to run here: add it to INSTALLED_HERE or give "
                     "it a stand-in in this fixture")

@@ -133,8 +133,10 @@ def offline(argv: list[str]) -> list[str]:
 
 def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
                 capture: bool = True, log: Path | None = None,
+                stdin: int | None = subprocess.DEVNULL,
                 ) -> tuple[subprocess.Popen, str]:
-    """Start argv as the leader of a new process group carrying a fresh tag.
+    """Start argv as the leader of a new process group carrying a fresh tag
+    (``stdin=subprocess.PIPE`` for a process driven over its standard input).
 
     The caller ends it with ``kill_tree(proc.pid, tag)``.
     """
@@ -144,7 +146,7 @@ def start_group(argv: list[str], *, cwd: Path | None = None, env: dict[str, str]
     # A long-lived process writes to a log file instead: a pipe nobody reads would fill up.
     output = open(log, "ab") if log else (subprocess.PIPE if capture else subprocess.DEVNULL)
     try:
-        proc = subprocess.Popen(offline(argv), cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(offline(argv), cwd=cwd, env=environment, stdin=stdin,
                                 stdout=output, stderr=output, start_new_session=True)
     finally:
         if log:
