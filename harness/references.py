@@ -1,0 +1,209 @@
+"""Microsoft renderings made for the documents of a corpus that lack one: each is rendered by
+Microsoft Office (``msoffice-live``) as an ordinary `show` job on an executor (the local pool,
+or a Dask cluster whose Windows worker has Office), and its PDF is written beside the document
+as ``<stem>.reference.pdf``, with the Office version as its Producer.
+
+A reference is never overwritten: documents that have one are left alone, and the new file is
+put in place with a hard link (or O_EXCL where links are not supported), which fails when a
+reference appeared meanwhile; that one is kept. Documents are found as a sweep finds them:
+what discovery refuses or skips is listed, never rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
+from pathlib import Path
+
+import renderers
+from harness.corpus import Document
+from harness.corpus.discover import scan
+from harness.errors import NothingToDo, UsageError
+from harness.executors import Executor
+from harness.formats import family, reference_for
+from harness.pdfinfo import pdf_page_count
+from harness.pipeline import Job
+from harness.processes.groups import SWEEP_VARIABLE, kill_tagged
+from harness.processes.memory import DEFAULT_LIMIT_MB
+from harness.records import JobResult, Status, Task
+from renderers.base import Availability
+
+# Only Microsoft Office makes a reference: anything else would be compared with itself.
+MAKERS = ("msoffice-live",)
+APPLICATIONS = {"word": "Microsoft Word", "spreadsheet": "Microsoft Excel",
+                "presentation": "Microsoft PowerPoint"}
+# The job measures the rendering as a sweep would; nothing of that is kept here, so its page
+# images are drawn at the lowest resolution the rasteriser takes, to cost little.
+JOB_DPI = 20
+SCRATCH_PREFIX = "fidelity-"
+
+
+@dataclass(frozen=True)
+class Made:
+    """What became of one document."""
+
+    document: str  # corpus/path
+    reason: str = ""  # how it was written, or why not
+
+
+@dataclass
+class ReferencesSummary:
+    written: list[Made] = field(default_factory=list)
+    had_one: list[Made] = field(default_factory=list)
+    failed: list[Made] = field(default_factory=list)
+    skipped: list[Made] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The summary, then one line per document that was not simply left alone."""
+        head = (f"{len(self.written)} written, {len(self.had_one)} already had one, "
+                f"{len(self.failed)} failed, {len(self.skipped)} skipped")
+        return [head,
+                *(f"written: {m.document} ({m.reason})" for m in self.written),
+                *(f"failed: {m.document}: {m.reason}" for m in self.failed),
+                *(f"skipped: {m.document}: {m.reason}" for m in self.skipped)]
+
+
+def make_references(roots: list[Path], executor: Executor, suite: str = MAKERS[0], *,
+                    timeout_seconds: float = 120.0) -> ReferencesSummary:
+    """Render each document of the corpora that has no reference with `suite`, where the
+    executor runs its jobs, and write its reference beside it."""
+    if suite not in MAKERS:
+        raise UsageError(f"{suite} does not make references; only Microsoft Office does: "
+                         f"{', '.join(MAKERS)}")
+    found = scan(roots)
+    if not found.documents:
+        raise NothingToDo("no Office document found in the corpus folder(s)")
+    summary = ReferencesSummary(skipped=[Made(f"{s.corpus}/{s.relpath}", s.reason)
+                                         for s in found.skipped])
+    with renderers.get(suite) as renderer:
+        available = _where_jobs_run(executor, suite, renderer.availability())
+        if not available.available:
+            raise NothingToDo(f"{suite} is not available: {available.reason}")
+        wanted = []
+        for doc in found.documents:
+            name = f"{doc.corpus}/{doc.relpath}"
+            if doc.refused:
+                summary.skipped.append(Made(name, doc.refused))
+            elif doc.reference_pdf is not None:
+                summary.had_one.append(Made(name))
+            elif os.path.lexists(reference_for(doc.path)):  # one discovery would not use
+                summary.had_one.append(Made(name, "not used by sweeps (see skipped)"))
+            elif (refusal := renderer.refusal(doc.path, Task.SHOW)) is not None:
+                summary.skipped.append(Made(name, refusal.message))
+            else:
+                wanted.append(doc)
+    if wanted:
+        _render(wanted, executor, suite, timeout_seconds, summary)
+    return summary
+
+
+def _where_jobs_run(executor: Executor, suite: str, here: Availability) -> Availability:
+    """The suite as the executor's workers have it (a Dask fleet's Windows worker), or as
+    this machine has it for an executor that runs jobs here."""
+    view = getattr(executor, "availability", None)
+    return view({suite: here})[suite] if view is not None else here
+
+
+def _render(documents: list[Document], executor: Executor, suite: str,
+            timeout_seconds: float, summary: ReferencesSummary) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-references-"))
+    artifacts = scratch / "artifacts"
+    by_key = {(d.corpus, d.relpath): d for d in documents}
+    jobs = [Job(d, suite, artifacts, scratch / "scratch", timeout_seconds, JOB_DPI,
+                Task.SHOW, DEFAULT_LIMIT_MB) for d in documents]
+    unavailable: list[str] = []
+
+    def record(result: JobResult) -> None:
+        doc = by_key[(result.corpus, result.document)]
+        name = f"{doc.corpus}/{doc.relpath}"
+        if result.status is Status.UNAVAILABLE:
+            unavailable.append(result.message)
+        if result.status is not Status.OK or result.artifacts.pdf is None:
+            summary.failed.append(Made(name, result.message if result.status is Status.FAILED
+                                       else f"{result.status}: {result.message}"))
+            return
+        producer = f"{APPLICATIONS.get(family(doc.format) or '', 'Microsoft Office')} " \
+                   f"{result.suite_version or 'unknown version'}"
+        state, why = install(artifacts / result.artifacts.pdf, reference_for(doc.path),
+                             producer)
+        {"written": summary.written, "had one": summary.had_one,
+         "failed": summary.failed}[state].append(Made(name, why))
+
+    # As a sweep does: whatever a worker that died left running carries this tag and is
+    # killed at the end (the resource tracker is started first, so it is not tagged).
+    resource_tracker.ensure_running()
+    previous = os.environ.get(SWEEP_VARIABLE)
+    tag = f"references-{uuid.uuid4().hex[:12]}"
+    os.environ[SWEEP_VARIABLE] = tag
+    try:
+        executor.run(jobs, record)
+    finally:
+        kill_tagged(tag, SWEEP_VARIABLE)
+        if previous is None:
+            os.environ.pop(SWEEP_VARIABLE, None)
+        else:
+            os.environ[SWEEP_VARIABLE] = previous
+        shutil.rmtree(scratch, ignore_errors=True)
+    if unavailable and len(unavailable) == len(jobs):
+        raise NothingToDo(f"{suite} is not available: {unavailable[0]}")
+
+
+def install(rendered: Path, target: Path, producer: str) -> tuple[str, str]:
+    """Put the rendering in place as `target`, its Producer set: ("written", how),
+    ("had one", why) when a reference appeared meanwhile (kept), or ("failed", why)."""
+    pages, problem = pdf_page_count(rendered)
+    if not pages:
+        return "failed", f"the PDF is unusable: {problem}"
+    part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        note = _with_producer(rendered, part, producer)
+        written, written_problem = pdf_page_count(part)
+        if written != pages:
+            return "failed", f"the PDF did not survive setting its Producer: {written_problem}"
+        try:
+            os.link(part, target)  # atomic, and never replaces an existing file
+        except FileExistsError:
+            return "had one", "a reference appeared while it was rendered; kept"
+        except OSError:  # a file system without hard links
+            try:
+                _copy_exclusive(part, target)
+            except FileExistsError:
+                return "had one", "a reference appeared while it was rendered; kept"
+    except OSError as exc:
+        return "failed", f"cannot write {target}: {exc.strerror or exc}"
+    finally:
+        part.unlink(missing_ok=True)
+    return "written", f"{target.name}, {pages} page(s), {producer}{note}"
+
+
+def _with_producer(source: Path, target: Path, producer: str) -> str:
+    """A copy of the PDF whose Producer names the Office that made it; "" or a note when
+    the PDF is copied as it is (pypdf could not rewrite it)."""
+    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415 - only this command needs it
+    from pypdf.errors import PyPdfError  # noqa: PLC0415
+
+    try:
+        writer = PdfWriter(clone_from=PdfReader(source))
+        writer.add_metadata({"/Producer": producer})
+        with target.open("xb") as out:
+            writer.write(out)
+        return ""
+    except (PyPdfError, ValueError, KeyError) as exc:
+        target.unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+        return f"; Producer not recorded: {type(exc).__name__}: {exc}"
+
+
+def _copy_exclusive(source: Path, target: Path) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as data:
+            shutil.copyfileobj(data, out)
+    except OSError:
+        target.unlink(missing_ok=True)
+        raise
