@@ -7,6 +7,7 @@ from typing import Callable
 
 from harness.errors import UsageError
 from harness.pipeline import Job, JobResult
+from renderers.base import Availability
 
 Record = Callable[[JobResult], None]
 
@@ -23,6 +24,11 @@ class Executor(ABC):
     def describe(self) -> dict[str, object]:
         """What the run's settings record about where it ran."""
         return {"executor": self.name}
+
+    def availability(self, here: dict[str, Availability]) -> dict[str, Availability]:
+        """Each suite as the places this executor runs jobs have it, given this machine's
+        view (`here`): the same, unless jobs run elsewhere (a Dask fleet)."""
+        return here
 
 
 _REGISTRY: dict[str, type[Executor]] = {}

@@ -1,0 +1,295 @@
+"""A fleet of `fidelity worker`s on a real loopback Dask cluster: a `dask scheduler`
+subprocess and worker subprocesses, one with the x2t stand-in (tests/fakes/fake_x2t.py) on
+its environment and one without. Jobs go only where their suite is; a suite nobody offers is
+unavailable within the bounded wait; a worker killed mid-job leaves every job classified and
+no process behind; renderings come back as files, the large ones in chunks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.executors import transfer
+from tests.conftest import REPO, SHARED, needs_libreoffice, needs_shared
+from tests.fakes.fake_x2t import install as install_x2t
+
+DASK = Path(sys.executable).parent / "dask"
+DOCUMENTS = ("header_footer.docx", "SH101-SimpleFormats.xlsx", "lo_crop-position.pptx")
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not DASK.exists(), reason=f"no dask command at {DASK}")]
+
+
+def fidelity(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=timeout,
+                          env=dict(os.environ, CI="", **(env or {})))
+
+
+class Cluster:
+    """A scheduler and `fidelity worker`s, each in a session of its own; all ended at close."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.processes: dict[str, subprocess.Popen] = {}
+        info = folder / "scheduler.json"
+        self._start("scheduler", [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--no-dashboard", "--scheduler-file", str(info)], {})
+        deadline = time.monotonic() + 30
+        while not info.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.address = json.loads(info.read_text())["address"]
+
+    def _start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "wb")
+        process = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                   env=dict(os.environ, CI="", **env), start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def worker(self, name: str, env: dict[str, str], *options: str) -> subprocess.Popen:
+        return self._start(name, [sys.executable, "-m", "harness", "worker", self.address,
+                                  "--name", name, *options], env)
+
+    def wait_for(self, names: set[str], seconds: float = 60) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                info = client.scheduler_info(n_workers=-1)["workers"].values()
+                if names <= {w["name"] for w in info}:
+                    return
+                time.sleep(0.3)
+        raise AssertionError(f"workers {names} did not connect: " + " | ".join(
+            (self.folder / f"{n}.log").read_text()[-500:] for n in names))
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def close(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in DOCUMENTS:
+        shutil.copy(SHARED / "office2pdf-fixtures" / name, folder / name)
+    return folder
+
+
+def _results(out: Path) -> list:
+    from harness.store import Store
+
+    with Store(out / "fidelity.sqlite") as store:
+        return list(store.results(store.run().id))
+
+
+def _running(needle: str) -> list[str]:
+    """Command lines of live processes that mention `needle`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (entry / "stat").read_text().split(") ")[-1][:1]
+                if needle in line and state != "Z":
+                    found.append(line)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    """A scheduler; worker `oo` with the x2t stand-in (OnlyOffice and LibreOffice), worker
+    `lo` without it (every suite installed here, so not OnlyOffice)."""
+    folder = tmp_path_factory.mktemp("fleet")
+    x2t = install_x2t(folder / "oo")
+    cluster = Cluster(folder / "cluster")
+    try:
+        cluster.worker("oo", {"ONLYOFFICE_X2T": str(x2t)},
+                       "--suite", "onlyoffice", "--suite", "libreoffice")
+        cluster.worker("lo", {"ONLYOFFICE_X2T": str(folder / "absent")})
+        cluster.wait_for({"oo", "lo"})
+        yield cluster
+    finally:
+        cluster.close()
+    assert not _running(str(folder)), "a worker or suite outlived the cluster"
+
+
+def test_a_worker_refuses_a_suite_it_does_not_have_in_one_line():
+    unknown = fidelity("worker", "tcp://127.0.0.1:9", "--suite", "nosuch")
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1, unknown.stderr
+    assert "unknown suite nosuch" in unknown.stderr
+    missing = fidelity("worker", "tcp://127.0.0.1:9", "--suite", "wps",
+                       env={"WPS_OFFICE_HOME": "/nonexistent"})
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing.stderr
+    assert "not available on this machine: wps" in missing.stderr
+
+
+def test_suites_on_a_scheduler_says_which_worker_offers_what(fleet):
+    listed = fidelity("suites", "--scheduler", fleet.address, "--json")
+    assert listed.returncode == 0, listed.stderr
+    workers = {w["name"]: w for w in json.loads(listed.stdout)["workers"]}
+    assert set(workers["oo"]["suites"]) == {"onlyoffice", "libreoffice"}
+    assert "onlyoffice" not in workers["lo"]["suites"]
+    assert "libreoffice" in workers["lo"]["suites"]
+    assert workers["oo"]["suites"]["onlyoffice"]["executable"].endswith("converter/x2t")
+    assert workers["oo"]["suites"]["libreoffice"]["version"] \
+        == workers["lo"]["suites"]["libreoffice"]["version"] is not None
+    assert "show" in workers["oo"]["suites"]["onlyoffice"]["tasks"]
+    text = fidelity("suites", "--scheduler", fleet.address)
+    assert "onlyoffice: version" in text.stdout and "lo (tcp://" in text.stdout
+
+
+@needs_libreoffice
+@needs_shared
+def test_each_job_runs_where_its_suite_is_and_libreoffice_matches_a_local_run(fleet,
+                                                                               tmp_path):
+    corpus = _corpus(tmp_path / "corpus")
+    remote = fidelity("run", "--corpus", str(corpus), "--suite", "onlyoffice", "--suite",
+                      "libreoffice", "--task", "show", "--out", str(tmp_path / "fleet"),
+                      "--scheduler", fleet.address, "--worker-wait", "10", "--no-report")
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    results = _results(tmp_path / "fleet")
+    onlyoffice = [r for r in results if r.suite == "onlyoffice"]
+    # the coordinator has no x2t: only the worker that has one could have made these
+    assert len(onlyoffice) == len(DOCUMENTS)
+    assert {str(r.status) for r in onlyoffice} == {"ok"}, [r.message for r in onlyoffice]
+    assert all(r.suite_run.via == "x2t" for r in onlyoffice)
+    local = fidelity("run", "--corpus", str(corpus), "--suite", "libreoffice", "--task",
+                     "show", "--out", str(tmp_path / "local"), "--no-report")
+    assert local.returncode == 0, local.stderr[-2000:]
+
+    def outcome(rows):
+        return {(r.document, str(r.status), r.grade) for r in rows if r.suite == "libreoffice"}
+
+    assert outcome(results) == outcome(_results(tmp_path / "local"))
+    assert len(outcome(results)) == len(DOCUMENTS)
+    with __import__("harness.store", fromlist=["Store"]).Store(
+            tmp_path / "fleet" / "fidelity.sqlite") as store:
+        run_id = store.run().id
+    for r in results:  # renderings came back as files beside the store
+        for page in (r.details or {}).get("pages", ()):
+            assert (tmp_path / "fleet" / "artifacts" / run_id / page).is_file()
+
+
+@needs_shared
+def test_a_suite_no_worker_advertises_is_unavailable_within_the_wait(fleet, tmp_path):
+    corpus = _corpus(tmp_path / "corpus")
+    start = time.monotonic()
+    done = fidelity("run", "--corpus", str(corpus), "--suite", "msoffice", "--suite", "wps",
+                    "--task", "show", "--out", str(tmp_path / "out"), "--scheduler",
+                    fleet.address, "--worker-wait", "3", "--no-report")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert time.monotonic() - start < 45
+    wps = [r for r in _results(tmp_path / "out") if r.suite == "wps"]
+    assert len(wps) == len(DOCUMENTS)
+    assert {str(r.status) for r in wps} == {"unavailable"}
+    assert all(r.message == "no worker advertises wps" for r in wps), wps[0].message
+
+
+def test_a_scheduler_without_workers_ends_the_sweep_after_the_wait(tmp_path):
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        start = time.monotonic()
+        done = fidelity("run", "--corpus", str(REPO / "corpus" / "probes"), "--suite",
+                        "libreoffice", "--task", "show", "--out", str(tmp_path / "out"),
+                        "--scheduler", cluster.address, "--worker-wait", "2", "--no-report")
+        took = time.monotonic() - start
+    finally:
+        cluster.close()
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "no worker connected to the Dask scheduler" in done.stderr
+    assert "within 2 s" in done.stderr and took < 40
+
+
+@needs_libreoffice
+@needs_shared
+def test_a_worker_killed_mid_job_leaves_every_job_classified_and_nothing_running(tmp_path):
+    x2t = install_x2t(tmp_path / "oo")
+    corpus = _corpus(tmp_path / "corpus")
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        doomed = cluster.worker("oo", {"ONLYOFFICE_X2T": str(x2t), "FAKE_X2T_EXIT": "hang"},
+                                "--suite", "onlyoffice")
+        cluster.worker("lo", {}, "--suite", "libreoffice")
+        cluster.wait_for({"oo", "lo"})
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", "--corpus", str(corpus), "--suite",
+             "onlyoffice", "--suite", "libreoffice", "--task", "show", "--out",
+             str(tmp_path / "out"), "--scheduler", cluster.address, "--worker-wait", "3",
+             "--no-report"], cwd=REPO, env=dict(os.environ, CI=""),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 40
+        while not _running(str(x2t)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _running(str(x2t)), "the OnlyOffice job never started"
+        doomed.kill()  # SIGKILL: no chance to stop its suite itself
+        _, stderr = sweep.communicate(timeout=50)
+        assert sweep.returncode == 0, stderr[-2000:]
+    finally:
+        if "sweep" in locals() and sweep.poll() is None:
+            sweep.kill()
+        cluster.close()
+    results = _results(tmp_path / "out")
+    assert len(results) == 2 * len(DOCUMENTS)
+    onlyoffice = [r for r in results if r.suite == "onlyoffice"]
+    assert {str(r.status) for r in onlyoffice} == {"unavailable"}
+    assert all("no worker advertises onlyoffice any more" in r.message for r in onlyoffice)
+    assert all(r.suite_run.harness_error for r in onlyoffice)  # tried again next time
+    assert {str(r.status) for r in results if r.suite == "libreoffice"} == {"ok"}
+    deadline = time.monotonic() + 5
+    while _running(str(x2t)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(str(x2t)), "the killed worker's suite was left running"
+
+
+def test_large_renderings_come_back_in_chunks_and_leave_nothing_on_the_worker(fleet,
+                                                                               tmp_path):
+    from distributed import Client
+
+    sizes = {"doc/libreoffice/page-001.png": 2000,
+             "doc/libreoffice/output.pdf": transfer.CHUNK_BYTES * 2 + 123,
+             "doc/libreoffice/empty.txt": 0}
+
+    def content(size: int) -> bytes:
+        return bytes((i * 7 + size) % 251 for i in range(size))
+
+    made = tmp_path / "made"  # loopback: the worker reads it as a job's artifacts folder
+    for relative, size in sizes.items():
+        (made / relative).parent.mkdir(parents=True, exist_ok=True)
+        (made / relative).write_bytes(content(size))
+    with Client(fleet.address, timeout=30) as client:
+        address = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
+                       if w["name"] == "lo")
+        shipment = client.submit(transfer.pack, made, address, workers=[address],
+                                 pure=False).result()
+        [pid] = client.run(os.getpid, workers=[address]).values()
+        assert set(shipment.waiting) == {"doc/libreoffice/output.pdf"}
+        box = Path(tempfile.gettempdir()) / f"fidelity-{pid}-dask-outbox" / shipment.box
+        assert (box / "doc/libreoffice/output.pdf").is_file()
+        transfer.unpack(shipment, tmp_path / "artifacts", client)
+    for relative, size in sizes.items():
+        assert (tmp_path / "artifacts" / relative).read_bytes() == content(size)
+    assert not box.exists()
+    assert not list((tmp_path / "artifacts").rglob("*.part"))
