@@ -53,6 +53,7 @@ PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
     "timeout_seconds": (int, float), "memory_limit_mb": int, "limit": int, "out": str,
     "scheduler": str, "use_cache": bool, "retry_failed": bool,
     "junit": str, "jsonl": str, "fail_below_grade": int,
+    "worker_wait_seconds": (int, float),  # with a scheduler: how long to wait for workers
 }
 # Settings with a range, inclusive: (lowest, highest).
 PROFILE_RANGES: dict[str, tuple[int, int]] = {"fail_below_grade": (0, 5)}

@@ -99,7 +99,8 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     since a stored result is not run (see harness.cache)."""
     if not documents:
         raise NothingToDo("no Office document found in the corpus folder(s)")
-    availability = suite_status(suites)
+    executor = executor or executors.get("local", workers=settings.jobs)
+    availability = executor.availability(suite_status(suites))
     usable = [n for n, a in availability.items() if a.available]
     for name, a in availability.items():
         if not a.available:
@@ -107,7 +108,6 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     if not usable:
         raise NothingToDo("none of the chosen suites is available here: "
                           + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
-    executor = executor or executors.get("local", workers=settings.jobs)
     run, done = _open_run(store, availability, documents, settings, executor,
                           document_properties(documents, store))
     _remove_orphaned_scratch()

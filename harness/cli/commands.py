@@ -16,6 +16,7 @@ from rich.table import Table
 import renderers
 from harness import PIPELINE_VERSION, __version__
 from harness.cli.app import DEFAULT_CORPUS, DEFAULT_OUT, app, corpus_app, store_path
+from harness.cli.fleet import list_fleet
 from harness.compare.calibrate import calibrate as run_calibration
 from harness.compare.documents import compare_renderings, write_diffs
 from harness.compare.inputs import prepare
@@ -60,8 +61,14 @@ def report(
 
 
 @app.command()
-def suites(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+def suites(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+           scheduler: Annotated[Optional[str], typer.Option(
+               help="List instead which worker of this Dask scheduler (tcp://HOST:PORT) "
+                    "offers which suite, with versions.")] = None) -> None:
     """Every suite the harness knows, whether it is available here, and why not."""
+    if scheduler:
+        list_fleet(scheduler, as_json)
+        return
     status = suite_status(renderers.names())
     if as_json:
         print(json.dumps({name: {"available": a.available, "version": a.version,

@@ -97,6 +97,10 @@ def run(
              "Default: ci when the CI variable is set.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Run the jobs on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
+    worker_wait: Annotated[Optional[float], typer.Option(
+        min=0, help="With --scheduler: seconds to wait for a worker offering a suite, before "
+             "the sweep starts and when a suite's last worker leaves; then its jobs are "
+             "unavailable. Default: 60.")] = None,
     cache: Annotated[Optional[bool], typer.Option(
         "--cache/--no-cache", help="Reuse stored results whose inputs are all unchanged.")]
         = None,
@@ -148,7 +152,9 @@ def run(
     suites = suite or chosen.get("suites") or renderers.names()
     jobs = jobs or chosen.get("jobs") or os.cpu_count() or 1
     scheduler = scheduler or chosen.get("scheduler")
-    executor = (executors.get("dask", scheduler=scheduler) if scheduler
+    executor = (executors.get("dask", scheduler=scheduler, worker_wait_seconds=(
+                    worker_wait if worker_wait is not None
+                    else chosen.get("worker_wait_seconds"))) if scheduler
                 else executors.get("local", workers=jobs))
     settings = SweepSettings(
         jobs=jobs, timeout_seconds=float(timeout or chosen.get("timeout_seconds", 120.0)),
