@@ -32,7 +32,7 @@
       runtimeDeps = ps: with ps; [
         typer rich jinja2 rapidfuzz pypdfium2 python-docx openpyxl python-pptx pillow
         pdf2image numpy scikit-image defusedxml lxml olefile pyjwt tomli-w license-expression
-        dask distributed psutil matplotlib
+        dask distributed psutil matplotlib pypdf
       ];
       # The test extras nixpkgs has; import-linter and ms-ovba it lacks: the development
       # shell pip-installs those into .venv.
