@@ -222,6 +222,7 @@ def from_json(cls: type, data: Mapping[str, Any] | None) -> Any:
     return cls(**values)
 
 
+@functools.cache  # resolving the hints of a record costs more than reading the row
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, globalns=globals())
 
