@@ -107,8 +107,12 @@ class MicrosoftOfficeLive(Renderer):
         return frozenset({group}) if group is not None else frozenset()
 
     def close(self) -> None:
+        self._end(quit_first=True)
+
+    def _end(self, quit_first: bool) -> None:
+        """The driver stopped: asked to quit Office first when it is well, else killed."""
         if self._driver is not None:
-            self._driver.stop(quit_first=True)
+            self._driver.stop(quit_first=quit_first)
             self._driver = None
 
     def convert(self, document: Path, task: Task, workdir: Path,
@@ -124,7 +128,7 @@ class MicrosoftOfficeLive(Renderer):
             problem = self._driver.start(min(START_SECONDS, timeout_seconds))
             if problem is not None:
                 stderr = self._driver.stderr()
-                self.close()
+                self._end(quit_first=False)
                 return RenderOutcome(Status.FAILED, f"the Office driver did not start: "
                                      f"{problem}", time.monotonic() - start, stderr=stderr,
                                      via=VIA)
@@ -135,14 +139,14 @@ class MicrosoftOfficeLive(Renderer):
         seconds = time.monotonic() - start
         if reply is None:  # no answer in time: the driver and its Office are killed
             stderr = driver.stderr()
-            self.close()
+            self._end(quit_first=False)
             return RenderOutcome(Status.TIMED_OUT, f"no answer after {timeout_seconds:g} s; "
                                  "the Office driver's process group and Office killed",
                                  seconds, stderr=stderr, via=VIA)
         if "kind" not in reply:  # the driver died without a word
             stderr = driver.stderr()
             code = driver.exit_code()
-            self.close()
+            self._end(quit_first=False)
             return RenderOutcome(Status.CRASHED, f"the Office driver died ({reply['died']}"
                                  f"{f', exit code {code}' if code is not None else ''}); "
                                  "restarted for the next document", seconds, stderr=stderr,
@@ -155,7 +159,7 @@ class MicrosoftOfficeLive(Renderer):
         if kind == "written":
             return finish(app, target, "pdf", seconds, via=VIA)
         if kind == "app_lost":
-            self.close()
+            self._end(quit_first=False)
             return RenderOutcome(Status.CRASHED, f"{app} stopped answering ({said}); "
                                  "restarted for the next document", seconds, via=VIA)
         meanings = {
