@@ -125,6 +125,8 @@
       packages.${system} = {
         default = harness;
         inherit harness sweep;
+        # `nix build .#onlyoffice-x2t`: result/converter/x2t is the x2t the harness runs.
+        onlyoffice-x2t = onlyofficeHome;
       };
 
       apps.${system} = {

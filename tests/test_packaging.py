@@ -8,6 +8,7 @@ that exist and the x2t path the finder looks at."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -259,3 +260,202 @@ def test_docs_give_the_repository_line_the_recipe_uses():
     line = re.search(r"deb \[signed-by=[^\]]+\] ([^\s\"]+ \w+ \w+)", text).group(1)
     docs = (REPO / "docs" / "nixos.md").read_text()
     assert line in docs and "CB2DE8E5" in docs
+
+
+# --- the flake evaluated against a stand-in of nixpkgs --------------------------------------
+
+# A stand-in for nixpkgs, named as such: `import nixpkgs { system; config; }` gives the
+# packages and builders flake.nix uses, each a record of how it was called with a store
+# path made from its name. Like nixpkgs, it refuses an unfree package (wpsoffice) that
+# config does not allow. The Python package names are those of nixpkgs'
+# pkgs/development/python-modules (each looked up there); a name the flake uses and nixpkgs
+# lacks fails the evaluation as it would with nixpkgs.
+NIXPKGS_STAND_IN = r'''
+{ system, config ? { } }:
+let
+  hashOf = name: builtins.substring 0 32 (builtins.hashString "sha256" name);
+  pkg = pname: version: extra: {
+    inherit pname version;
+    name = "${pname}-${version}";
+    outPath = "/nix/store/${hashOf pname}-${pname}-${version}";
+  } // extra;
+  called = name: args: args // { inherit name; outPath = "/nix/store/${hashOf name}-${name}"; };
+  allows = p: (config.allowUnfreePredicate or (_: false)) p;
+  unfree = p: if allows p then p else throw "stand-in nixpkgs: ${p.pname} is unfree and not allowed";
+  lib = {
+    getName = p: p.pname;
+    makeBinPath = ps: builtins.concatStringsSep ":" (map (p: "${p}/bin") ps);
+    concatLists = builtins.concatLists;
+    mapAttrsToList = f: s: map (n: f n s.${n}) (builtins.attrNames s);
+    licenses.asl20 = "asl20";
+    fileset = {
+      unions = xs: xs;
+      toSource = { root, fileset }: {
+        outPath = "/nix/store/${hashOf "source"}-source";
+        files = map (f: builtins.baseNameOf (toString f)) fileset;
+      };
+    };
+  };
+  pythonNames = [ PYTHON_NAMES ];
+  pythonPkgs = builtins.listToAttrs (map (n: { name = n; value = pkg n "0" { }; }) pythonNames) // {
+    buildPythonApplication = args: called "${args.pname}-${args.version}" args;
+    venvShellHook = pkg "venv-shell-hook" "0" { };
+  };
+  python = pkg "python3" "3.12.10" { pkgs = pythonPkgs; };
+  libreofficeUnwrapped = pkg "libreoffice" "25.2.3.2" { inherit python; };
+in
+{
+  inherit lib python;
+  python3 = python;
+  libreoffice = pkg "libreoffice-wrapped" "25.2.3.2" { unwrapped = libreofficeUnwrapped; };
+  onlyoffice-desktopeditors = pkg "onlyoffice-desktopeditors" "9.1.0" { };
+  wpsoffice = unfree (pkg "wpsoffice" "11.1.0.11723" { });
+  abiword = pkg "abiword" "3.0.7" { };
+  gnumeric = pkg "gnumeric" "1.12.59" { };
+  poppler_utils = pkg "poppler-utils" "25.05.0" { };
+  catdoc = pkg "catdoc" "0.95" { };
+  fontconfig = pkg "fontconfig" "2.16.0" { };
+  xorg.xvfb = pkg "xvfb" "21.1.18" { };
+  liberation_ttf = pkg "liberation-fonts" "2.1.5" { };
+  dejavu_fonts = pkg "dejavu-fonts" "2.37" { };
+  carlito = pkg "carlito" "20230309" { };
+  caladea = pkg "caladea" "20200113" { };
+  noto-fonts = pkg "noto-fonts" "2025.05.01" { };
+  noto-fonts-cjk-sans = pkg "noto-fonts-cjk-sans" "2.004" { };
+  noto-fonts-cjk-serif = pkg "noto-fonts-cjk-serif" "2.003" { };
+  libsForQt5.qt5.qtbase = pkg "qtbase" "5.15.16" { };
+  nixpkgs-fmt = pkg "nixpkgs-fmt" "1.3.0" { };
+  makeFontsConf = { fontDirectories }: called "fonts.conf" { inherit fontDirectories; };
+  symlinkJoin = { name, paths }: called name { inherit paths; };
+  closureInfo = { rootPaths }: called "closure-info" { inherit rootPaths; };
+  runCommand = name: env: buildCommand: called name (env // { inherit buildCommand; });
+  writeShellApplication = args: called args.name args;
+  mkShell = args: called "nix-shell" (args // { standInConfig = config; });
+}
+'''
+# Checked in nixpkgs' pkgs/development/python-modules: each has a default.nix there.
+NIXPKGS_PYTHON = ("typer rich jinja2 rapidfuzz pypdfium2 python-docx openpyxl python-pptx pillow "
+                  "pdf2image numpy scikit-image defusedxml lxml olefile pyjwt tomli-w "
+                  "license-expression dask distributed psutil matplotlib pypdf pytest "
+                  "hypothesis msoffcrypto-tool playwright setuptools sip pyqt-builder").split()
+
+
+@pytest.fixture
+def evaluated(tmp_path):
+    """flake.nix's outputs and shell.nix's shell evaluated against the stand-in."""
+    if NIX_INSTANTIATE is None:
+        pytest.skip("nix-instantiate is not installed (Debian: apt-get install nix-bin)")
+    stand_in = tmp_path / "nixpkgs" / "default.nix"
+    stand_in.parent.mkdir()
+    stand_in.write_text(NIXPKGS_STAND_IN.replace(
+        "PYTHON_NAMES", " ".join(f'"{n}"' for n in NIXPKGS_PYTHON)))
+    expression = f"""
+      let
+        out = (import {REPO}/flake.nix).outputs {{ self = null; nixpkgs = {stand_in.parent}; }};
+        shell = out.devShells.x86_64-linux.default;
+        viaShellNix = import {REPO}/shell.nix {{ nixpkgs = {stand_in.parent}; }};
+        harness = out.packages.x86_64-linux.harness;
+        env = [ "ONLYOFFICE_X2T" "ONLYOFFICE_FONT_DIR" "WPS_OFFICE_HOME" "FONTCONFIG_FILE" "UNO_PATH" ];
+        pick = s: builtins.listToAttrs (map (n: {{ name = n; value = s.${{n}}; }}) env);
+      in {{
+        apps = builtins.mapAttrs (n: a: {{ inherit (a) type program; }}) out.apps.x86_64-linux;
+        shellEnv = pick shell;
+        shellNixEnv = pick viaShellNix;
+        shellPackages = map (p: p.pname or p.name) shell.packages;
+        unfreeAllowed = map (p: p.pname) (builtins.filter shell.standInConfig.allowUnfreePredicate
+          [ {{ pname = "wpsoffice"; }} {{ pname = "corefonts"; }} {{ pname = "vista-fonts"; }} ]);
+        harness = {{
+          inherit (harness) pname version makeWrapperArgs;
+          dependencies = map (p: p.pname) harness.dependencies;
+          files = harness.src.files;
+        }};
+        onlyofficeHome = let home = out.packages.x86_64-linux.onlyoffice-x2t; in {{
+          path = home.outPath;  # an attribute set with outPath would print as that path
+          script = home.buildCommand;
+        }};
+      }}"""
+    done = subprocess.run([NIX_INSTANTIATE, "--eval", "--strict", "--json", "-E", expression],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return __import__("json").loads(done.stdout)
+
+
+def test_flake_apps_run_the_harness(evaluated):
+    apps = evaluated["apps"]
+    assert {name: app["type"] for name, app in apps.items()} == {"default": "app", "sweep": "app"}
+    assert apps["default"]["program"].endswith("/bin/fidelity")
+    assert apps["sweep"]["program"].endswith("/bin/fidelity-sweep")
+
+
+def test_flake_tells_each_finder_where_its_suite_is(evaluated):
+    """The shell's (and the app's) variables point where the finders look and where the
+    nixpkgs packages put things: x2t in the folder found in Desktop Editors' closure, WPS
+    under the wpsoffice store path (which the finder would also find without the variable),
+    LibreOffice's UNO bridge in its unwrapped program folder."""
+    env = evaluated["shellEnv"]
+    assert env["ONLYOFFICE_X2T"] == evaluated["onlyofficeHome"]["path"] + "/converter/x2t"
+    assert fnmatch.fnmatch(env["WPS_OFFICE_HOME"], wps.NIX_HOMES)
+    assert re.fullmatch(r"/nix/store/\w+-libreoffice-[\d.]+/lib/libreoffice/program",
+                        env["UNO_PATH"])
+    assert env["ONLYOFFICE_FONT_DIR"].endswith("-fidelity-fonts/share/fonts")
+    assert env["FONTCONFIG_FILE"].endswith("-fonts.conf")
+    # The app is given the same places, unless its user's environment chose others.
+    wrapper = evaluated["harness"]["makeWrapperArgs"]
+    for name, value in env.items():
+        if name != "UNO_PATH":
+            assert wrapper[wrapper.index(name) - 1:wrapper.index(name) + 2] == \
+                ["--set-default", name, value]
+    # Children the harness starts (`python -m harness`, the WPS driver) import it too.
+    assert "$program_PYTHONPATH" in wrapper
+
+
+def test_shell_nix_gives_the_flakes_shell(evaluated):
+    assert evaluated["shellNixEnv"] == evaluated["shellEnv"]
+
+
+def test_flake_allows_wps_as_the_only_unfree_package(evaluated):
+    """The stand-in refuses wpsoffice as nixpkgs does unless config allows it: the flake
+    evaluated, so it allows it; and nothing else unfree."""
+    assert evaluated["unfreeAllowed"] == ["wpsoffice"]
+    assert {"libreoffice-wrapped", "onlyoffice-desktopeditors", "wpsoffice", "abiword",
+            "gnumeric", "xvfb", "poppler-utils", "fontconfig"} <= set(evaluated["shellPackages"])
+
+
+def test_flake_builds_the_harness_from_pyproject(evaluated):
+    harness = evaluated["harness"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert (harness["pname"], harness["version"]) == (project["name"], project["version"])
+    assert set(harness["dependencies"]) == {
+        n for r in project["dependencies"] for n in _pypi_key(r)}
+    assert sorted(harness["files"]) == ["README.md", "harness", "pyproject.toml", "renderers"]
+
+
+def _run_build(script: str, closure: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "closure": str(closure), "out": str(out)})
+
+
+def test_flake_finds_x2t_in_the_closure_of_desktop_editors(evaluated, tmp_path):
+    """The flake's build step, run on a fake closure: of the store paths nixpkgs' FHS-wrapped
+    Desktop Editors depends on, it links the one holding converter/x2t; with none, the
+    build fails saying so."""
+    script = evaluated["onlyofficeHome"]["script"]
+    store = tmp_path / "nix" / "store"
+    unpacked = store / STORE_PATHS["onlyoffice"][0] / "share" / "desktopeditors"
+    _executable(unpacked / "converter" / "x2t")
+    others = [store / "5f-bash-5.2p37", store / "6g-onlyoffice-desktopeditors-9.1.0-fhsenv-rootfs"]
+    for folder in others:
+        (folder / "share").mkdir(parents=True)
+    closure = tmp_path / "closure"
+    closure.mkdir()
+    (closure / "store-paths").write_text(
+        "\n".join(str(p) for p in (others[0], unpacked.parents[1], others[1])) + "\n")
+    done = _run_build(script, closure, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out").resolve() == unpacked
+    assert os.access(tmp_path / "out" / "converter" / "x2t", os.X_OK)
+
+    (closure / "store-paths").write_text(f"{others[0]}\n{others[1]}\n")
+    done = _run_build(script, closure, tmp_path / "out-none")
+    assert done.returncode != 0 and "no share/desktopeditors/converter/x2t" in done.stderr
+    assert not (tmp_path / "out-none").exists()
