@@ -38,9 +38,10 @@
       # shell pip-installs those into .venv.
       testDeps = ps: with ps; [ pytest hypothesis msoffcrypto-tool playwright ];
 
-      # The fonts a Bureautix desktop installs, the same families scripts/install-system-deps.sh
-      # installs on Debian: Liberation (Arial, Times New Roman and Courier New metrics),
-      # Carlito (Calibri), Caladea (Cambria), DejaVu (fontconfig's fallback), Noto and Noto CJK.
+      # The fonts a Bureautix desktop installs: Liberation (Arial, Times New Roman and Courier
+      # New metrics), Carlito (Calibri), Caladea (Cambria), DejaVu (fontconfig's fallback) and
+      # Noto CJK, as scripts/install-system-deps.sh installs on Debian, and Noto, which
+      # Bureautix ships too (docs/nixos.md: grades can differ from a Debian machine's by it).
       fonts = with pkgs; [
         liberation_ttf dejavu_fonts carlito caladea noto-fonts noto-fonts-cjk-sans
         noto-fonts-cjk-serif
