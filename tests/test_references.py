@@ -130,3 +130,26 @@ def test_only_microsoft_office_makes_references(tmp_path):
     done = _references(tmp_path / "corpus", "--suite", "libreoffice")
     assert done.returncode == 2 and "only Microsoft Office does" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@needs_shared
+@pytest.mark.integration
+def test_through_a_scheduler_office_renders_on_the_worker_that_offers_it(corpus, tmp_path):
+    """The coordinator has no Office (no stand-in on its path): the references it writes
+    were rendered by the one `fidelity worker` that offers msoffice-live."""
+    from tests.test_fleet import DASK, Cluster
+
+    if not DASK.exists():
+        pytest.skip(f"no dask command at {DASK}")
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        cluster.worker("windows", {"PYTHONPATH": STAND_IN}, "--suite", "msoffice-live")
+        cluster.wait_for({"windows"})
+        done = _references(corpus, "--scheduler", cluster.address, stand_in=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("fidelity references: 3 written, 1 already had one"), \
+            done.stdout
+        for name in LACKING:
+            assert "COM stand-in" in (producer_of(reference_for(corpus / name)) or ""), name
+    finally:
+        cluster.close()
