@@ -19,8 +19,9 @@ import renderers
 from harness.corpus import Document
 from harness.corpus.properties import DocumentProperties
 from harness.errors import StoreError, UnknownRun
-from harness.records import (JSON_FIELDS, JobResult, Status, Task, parts_from_details,
-                             result_columns, result_from_row, result_to_row)
+from harness.records import (JSON_FIELDS, Artifacts, JobResult, Status, Task, from_json,
+                             parts_from_details, result_columns, result_from_row,
+                             result_to_row)
 
 # 2: the result cache; 3: documents' features and titles; 4: peak memory per result;
 # 5: whether the corpus manifest marks a document malformed (NULL: not recorded by the run);
@@ -107,6 +108,7 @@ _ADDED_COLUMNS = (("documents", "features", "TEXT NOT NULL DEFAULT '[]'"),
                   ("documents", "refused", "TEXT"))
 _RESULT_FIELDS = tuple(result_columns())
 _RESULT_COLUMNS = ", ".join(_RESULT_FIELDS)
+_MEASURE_PARTS = frozenset({"show", "save", "artifacts"})
 
 
 
@@ -124,6 +126,26 @@ def artifacts_root(store_path: Path) -> Path:
     """Where a store's runs keep their files (page images, PDFs, saved copies): beside it,
     so that a store copied with its folder keeps its evidence."""
     return store_path.parent / "artifacts"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultSummary:
+    """A result's outcome without its measures: the fields every count, mean, trend and
+    regression reads, and the `score` of its scores. Light enough to hold two million."""
+    corpus: str
+    document: str
+    format: str
+    suite: str
+    suite_version: str | None
+    task: Task
+    status: Status
+    grade: int | None
+    message: str
+    score: float | None = None
+
+    @property
+    def scores(self) -> dict[str, float]:
+        return {} if self.score is None else {"score": self.score}
 
 
 @dataclass(frozen=True)
@@ -306,6 +328,16 @@ class Store:
                     f"(:run_id, {', '.join(':' + name for name in row)})",
                     {"run_id": run_id, **row}, *more)
 
+    def add_results(self, run_id: str, results: list[JobResult]) -> None:
+        """Many results in one transaction, without cache entries: a bulk import (the
+        synthetic store of scripts/synthetic_store.py) rather than a sweep's one by one."""
+        if not results:
+            return
+        names = _RESULT_FIELDS
+        sql = (f"INSERT OR REPLACE INTO results (run_id, {_RESULT_COLUMNS}) VALUES "
+               f"({','.join('?' * (1 + len(names)))})")
+        self._write(sql, [(run_id, *result_to_row(r).values()) for r in results])
+
     def cached(self, key: str) -> tuple[str, JobResult] | None:
         """The run and result a cache key points at, if both are still stored."""
         row = self._db.execute(
@@ -374,12 +406,67 @@ class Store:
             row["malformed"] = None if row.get("malformed") is None else bool(row["malformed"])
         return rows
 
-    def results(self, run_id: str) -> Iterator[JobResult]:
-        cursor = self._db.execute(
-            f"SELECT {_RESULT_COLUMNS} FROM results WHERE run_id=? "
-            "ORDER BY corpus, document, suite, task", (run_id,))
+    def results(self, run_id: str, document: tuple[str, str] | None = None,
+                measures: bool = True) -> Iterator[JobResult]:
+        """The run's results (of one (corpus, path) `document` when given); without
+        `measures`, their show, save and artifacts parts are left empty: what exports and
+        counts need, read several times faster."""
+        columns = _RESULT_COLUMNS if measures else ", ".join(
+            f"NULL AS {c}" if c in _MEASURE_PARTS else c for c in _RESULT_FIELDS)
+        where, params = "run_id=?", (run_id,)
+        if document is not None:
+            where, params = "run_id=? AND corpus=? AND document=?", (run_id, *document)
+        cursor = self._db.execute(f"SELECT {columns} FROM results WHERE {where} "
+                                  "ORDER BY corpus, document, suite, task", params)
         for row in cursor:
             yield result_from_row(row)
+
+    def summaries(self, run_id: str) -> list[ResultSummary]:
+        """Every result of the run as its outcome alone (see ResultSummary), in the order of
+        `results`: what the matrices, trends and history count, for 100,000 documents too.
+        Repeated strings (paths, messages) are shared, not held once per row."""
+        shared: dict[Any, Any] = {}
+        status = {s.value: s for s in Status}
+        task = {t.value: t for t in Task}
+
+        def one(value: Any) -> Any:
+            return shared.setdefault(value, value)
+
+        return [ResultSummary(one(c), one(d), one(f), one(s), one(v), task[t], status[st], g,
+                              one(m), sc)
+                for c, d, f, s, v, t, st, g, m, sc in self._db.execute(
+                    "SELECT corpus, document, format, suite, suite_version, task, status, "
+                    "grade, message, json_extract(scores, '$.score') FROM results "
+                    "WHERE run_id=? ORDER BY corpus, document, suite, task", (run_id,))]
+
+    def artifact_files(self, run_id: str) -> Iterator[str]:
+        """Every file the run's results name, relative to its artifacts folder."""
+        for (text,) in self._db.execute(
+                "SELECT artifacts FROM results WHERE run_id=? AND artifacts IS NOT NULL "
+                "AND artifacts != '{}' AND artifacts LIKE '%\"_%'", (run_id,)):
+            yield from from_json(Artifacts, json.loads(text)).files()
+
+    def outcome_counts(self, run_id: str, documents_of: str,
+                       ) -> list[tuple[str, str, str, str, int | None, int]]:
+        """(suite, task, format, status, grade, count) of the results of `run_id` on the
+        documents `documents_of` recorded, its malformed ones left out: a trend's point,
+        counted by SQLite instead of reading every result."""
+        return [tuple(row) for row in self._db.execute(
+            "SELECT r.suite, r.task, r.format, r.status, r.grade, count(*) FROM results r "
+            "JOIN documents d ON d.run_id=? AND d.corpus=r.corpus AND d.path=r.document "
+            "AND coalesce(d.malformed, 0)=0 WHERE r.run_id=? "
+            "GROUP BY r.suite, r.task, r.format, r.status, r.grade", (documents_of, run_id))]
+
+    def has_documents(self, run_id: str) -> bool:
+        """Whether the run recorded its documents (every run since schema 1 did)."""
+        return self._db.execute("SELECT 1 FROM documents WHERE run_id=? LIMIT 1",
+                                (run_id,)).fetchone() is not None
+
+    def score_names(self, run_id: str) -> list[str]:
+        """Every score name the run's results hold, sorted."""
+        return [row[0] for row in self._db.execute(
+            "SELECT DISTINCT j.key FROM results, json_each(results.scores) AS j "
+            "WHERE results.run_id=? ORDER BY 1", (run_id,))]
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

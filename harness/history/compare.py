@@ -38,7 +38,9 @@ from dataclasses import asdict, dataclass, field
 
 from harness.history.grades import NOT_RUN, MeanGrade, mean_grade, row_label
 from harness.records import JobResult
-from harness.store import Run, Store
+from harness.store import ResultSummary, Run, Store
+
+Outcome = JobResult | ResultSummary  # what history reads of a result: its outcome
 
 KINDS = ("regression", "fix", "unchanged", "new")
 # Without a run of the same documents, the nearest is sought among this many earlier runs of
@@ -125,7 +127,7 @@ class SuiteHistory:
         return data
 
 
-def classify(before: JobResult | None, after: JobResult) -> str:
+def classify(before: Outcome | None, after: Outcome) -> str:
     if before is None or before.status in NOT_RUN:
         return "new"
     ok_before, ok_after = before.status == "ok", after.status == "ok"
@@ -141,7 +143,7 @@ def classify(before: JobResult | None, after: JobResult) -> str:
     return "unchanged"
 
 
-def _version(results: list[JobResult], run: Run, suite: str) -> str | None:
+def _version(results: list[Outcome], run: Run, suite: str) -> str | None:
     versions = sorted({r.suite_version for r in results if r.suite_version})
     if len(versions) == 1:
         return versions[0]
@@ -155,7 +157,7 @@ class RunCache:
         self.store = store
         self.runs = store.runs()
         self._by_id = {r.id: r for r in self.runs}
-        self._results: dict[str, list[JobResult]] = {}
+        self._results: dict[str, list[ResultSummary]] = {}
         self._documents: dict[str, Documents] = {}
         self._malformed: dict[str, frozenset[tuple[str, str]]] = {}
         self._fingerprints: dict[str, tuple[bool, str, str]] = {}
@@ -168,9 +170,11 @@ class RunCache:
         position = [r.id for r in self.runs].index(run.id)
         return [r for r in self.runs[:position] if r.state == "complete"]
 
-    def results(self, run_id: str) -> list[JobResult]:
+    def results(self, run_id: str) -> list[ResultSummary]:
+        """The run's results as outcomes alone (status, grade, message): all history
+        reads, and light enough for a run of 100,000 documents."""
         if run_id not in self._results:
-            self._results[run_id] = list(self.store.results(run_id))
+            self._results[run_id] = self.store.summaries(run_id)
         return self._results[run_id]
 
     def documents(self, run_id: str) -> Documents:
@@ -273,12 +277,13 @@ def baseline(store: Store, run_id: str | None, suite: str,
     return Baseline(candidate.id, len(here), False, shared, only_here, only_there)
 
 
-def history(store: Store, run_id: str | None = None) -> list[SuiteHistory]:
+def history(store: Store, run_id: str | None = None,
+            _runs: RunCache | None = None) -> list[SuiteHistory]:
     """Per suite of the run and of its baselines: its changes since the previous run of the
     same documents, a suite that did not run this time included."""
-    cache = RunCache(store)
+    cache = _runs or RunCache(store)
     run = cache.run(run_id)
-    per_suite: dict[str, list[JobResult]] = defaultdict(list)
+    per_suite: dict[str, list[Outcome]] = defaultdict(list)
     for result in cache.results(run.id):
         per_suite[result.suite].append(result)
     out = []
@@ -291,7 +296,7 @@ def history(store: Store, run_id: str | None = None) -> list[SuiteHistory]:
     return out
 
 
-def _suite_history(cache: RunCache, run: Run, suite: str, everything: list[JobResult],
+def _suite_history(cache: RunCache, run: Run, suite: str, everything: list[Outcome],
                    base: Baseline, previous_run: Run | None) -> SuiteHistory | None:
     """One suite's history; None when it never ran, neither here nor in its baseline."""
     if previous_run is not None and not base.same_documents:
@@ -323,7 +328,7 @@ def _suite_history(cache: RunCache, run: Run, suite: str, everything: list[JobRe
     means = {}
     if previous_run is not None:
         apart = cache.malformed(run.id) | cache.malformed(previous_run.id)
-        groups: dict[str, tuple[list[JobResult], list[JobResult]]] = defaultdict(
+        groups: dict[str, tuple[list[Outcome], list[Outcome]]] = defaultdict(
             lambda: ([], []))
         for side, rows in ((0, before.values()), (1, compared)):
             for r in rows:

@@ -59,6 +59,21 @@ def mean_grade(results: Iterable[JobResult]) -> MeanGrade:
     return MeanGrade(round(total / counted, 2) if counted else None, graded, failed, left_out)
 
 
+def mean_of_counts(counts: Iterable[tuple[str, int | None, int]]) -> MeanGrade:
+    """`mean_grade` of results given as (status, grade, how many), as SQL counts them."""
+    total, graded, failed, left_out = 0, 0, 0, 0
+    for status, grade, n in counts:
+        if status in FAILED:
+            failed += n
+        elif status == Status.OK.value and grade is not None:
+            graded += n
+            total += grade * n
+        else:
+            left_out += n
+    counted = graded + failed
+    return MeanGrade(round(total / counted, 2) if counted else None, graded, failed, left_out)
+
+
 def below_grade(results: Iterable[JobResult], fail_below_grade: int) -> list[JobResult]:
     """Results under the threshold of `--fail-below`, failures counted as 0 as in the means:
     a night where everything timed out is below any threshold above 0."""
