@@ -94,6 +94,8 @@ def make_references(roots: list[Path], executor: Executor, suite: str = MAKERS[0
                 summary.had_one.append(Made(name, "not used by sweeps (see skipped)"))
             elif (refusal := renderer.refusal(doc.path, Task.SHOW)) is not None:
                 summary.skipped.append(Made(name, refusal.message))
+            elif not os.access(doc.path.parent, os.W_OK):  # not rendered for nothing
+                summary.skipped.append(Made(name, "its folder is not writable"))
             else:
                 wanted.append(doc)
     if wanted:

