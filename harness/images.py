@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 COLOURS = 256
+SNAP = 3  # channel levels from pure white or black that are taken as them
 
 
 def save_page_image(image: Image.Image, target: Path) -> None:
@@ -23,6 +24,20 @@ def save_page_image(image: Image.Image, target: Path) -> None:
         image = image.convert("RGB")
     palettised = image.quantize(COLOURS, method=Image.Quantize.FASTOCTREE,
                                 dither=Image.Dither.NONE)
+    palettised.putpalette(_snapped(palettised.getpalette() or []))
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     palettised.save(temporary, format="PNG", compress_level=6)
     os.replace(temporary, target)
+
+
+def _snapped(palette: list[int]) -> list[int]:
+    """The octree's buckets turn a page's white into (254, 254, 254): paper is put back to
+    white and ink to black, so that blank space stays blank."""
+    out = list(palette)
+    for start in range(0, len(out) - 2, 3):
+        rgb = out[start:start + 3]
+        if min(rgb) >= 255 - SNAP:
+            out[start:start + 3] = [255, 255, 255]
+        elif max(rgb) <= SNAP:
+            out[start:start + 3] = [0, 0, 0]
+    return out

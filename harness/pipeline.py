@@ -21,7 +21,7 @@ from harness.compare import structure
 from harness.compare.documents import compare_renderings, write_diffs
 from harness.compare.drawn import drawn_checks
 from harness.compare.fonts import compare_fonts, font_use
-from harness.compare.rendering import load as load_rendering
+from harness.compare.rendering import Rendering, load as load_rendering
 from harness.compare.text import compare_text, pdf_text
 from harness.compare.visual import is_blank
 from harness.corpus import Document
@@ -29,8 +29,10 @@ from harness.corpus.boundary import changed_since_discovery
 from harness.corpus.features import detect
 from harness.errors import SourceError, SourceTooLarge
 from harness.grade import grade
+from harness.images import save_page_image
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
-from harness.rasterise import get as get_rasteriser
+from harness.rasterise import Rasteriser, get as get_rasteriser
+from harness.reuse import file_digest, once
 from harness.records import (Artifacts, JobResult, SaveMeasures, Scores, ShowMeasures,
                              SuiteRun)
 from harness.truth import SourceTruth, read_truth
@@ -55,6 +57,9 @@ class Job:
     dpi: int = DEFAULT_DPI
     task: Task = TASK_SHOW
     memory_limit_mb: int | None = DEFAULT_LIMIT_MB  # per suite process; None: unbounded
+    # Keep the suite's PDF or saved file whatever its grade (`fidelity references` installs
+    # it; `--keep-outputs`); by default only a result graded below 5 keeps it.
+    keep_outputs: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "task", Task(self.task))
@@ -82,12 +87,24 @@ def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) ->
     names = []
     for number, image in enumerate(images[:REPORT_PAGES], start=1):
         target = folder / f"page-{number:03d}.png"
-        temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        # zlib level 3: 1.5x faster than the default 6, and no larger at 60 dpi
-        image.save(temporary, format="PNG", compress_level=3)
-        os.replace(temporary, target)  # atomic: suites of one document share the reference
+        save_page_image(image, target)
         names.append(target.relative_to(artifacts_dir).as_posix())
     return names
+
+
+def _rendering_once(pdf: Path, job: Job, rasteriser: Rasteriser, graphics: bool,
+                    folder: Path) -> tuple[Rendering, tuple[str, ...]]:
+    """A reference PDF read, and its page images written, once per run and content: every
+    suite of a document is compared with the same one."""
+    key = f"rendering-{file_digest(pdf)}-{rasteriser.name}-{job.dpi}-{int(graphics)}"
+
+    def read() -> tuple[Rendering, tuple[str, ...]]:
+        colour: list[Image.Image] = []
+        rendering = load_rendering(pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour,
+                                   graphics=graphics)
+        return rendering, tuple(_save_pages(colour, folder, job.artifacts_dir))
+
+    return once(job.scratch_dir, key, read)
 
 
 def result_without_rendering(document: Document, suite: str, version: str | None,
@@ -163,10 +180,26 @@ def _run(job: Job, start: float, memory: JobMemory) -> JobResult:
             result = _measure(job, renderer, version, outcome, start)
         else:
             result = _measure_saved(job, version, outcome, start)
+        result = _without_unexamined_outputs(job, result)
         return replace(result, suite_run=replace(result.suite_run, via=outcome.via or None,
                                                  warnings=tuple(outcome.warnings)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _without_unexamined_outputs(job: Job, result: JobResult) -> JobResult:
+    """The suite's own PDF or saved file, kept only where a person will open it: a result
+    graded below 5, or one that is not ok (blank pages). Page images are kept for every
+    result and every measure is in the store; the outputs of the rest, graded 5 or with
+    nothing to grade, were 266 of the 514 MB a sweep of the shared corpus wrote."""
+    if job.keep_outputs or result.status is not Status.OK or (
+            result.grade is not None and result.grade < 5):
+        return result
+    artifacts = result.artifacts
+    for relative in (artifacts.pdf, artifacts.saved):
+        if relative is not None:
+            (job.artifacts_dir / relative).unlink(missing_ok=True)
+    return replace(result, artifacts=replace(artifacts, pdf=None, saved=None))
 
 
 # A suite that cannot open a password-protected file refuses it: no suite is given a
@@ -187,11 +220,23 @@ def _with_total(result: JobResult, start: float) -> JobResult:
     return replace(result, total_seconds=time.monotonic() - start)
 
 
-def _read_truth(doc: Document) -> tuple[SourceTruth | None, str | None]:
-    try:
-        return read_truth(doc.path, doc.format), None
-    except SourceError as exc:
-        return None, str(exc)
+def _read_truth(job: Job) -> tuple[SourceTruth | None, str | None]:
+    """The source's truth, read once per run whichever suite or task asks first."""
+    doc = job.document
+
+    def read() -> tuple[SourceTruth | None, str | None]:
+        try:
+            return read_truth(doc.path, doc.format), None
+        except SourceError as exc:
+            return None, str(exc)
+
+    return once(job.scratch_dir, f"truth-{doc.key}-{doc.sha256}-{doc.format}", read)
+
+
+def _asked_fonts(job: Job) -> list[str]:
+    doc = job.document
+    return once(job.scratch_dir, f"fonts-{doc.key}-{doc.sha256}",
+                lambda: asked_fonts(doc.path))
 
 
 def _measured(job: Job, version: str | None, outcome: RenderOutcome, start: float,
@@ -214,12 +259,17 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
 
     rasteriser = get_rasteriser()
     colour: list[Image.Image] = []
-    truth, truth_error = _read_truth(doc)
+    truth, truth_error = _read_truth(job)
     # Paths and images are read only for a source with something to draw: on a page of
     # thousands of vector objects they cost more than everything else.
     graphics = truth is not None and bool(truth.drawn)
-    candidate = load_rendering(kept_pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour,
-                               graphics=graphics)
+    if renderer.is_reference:  # its rendering is the reference's: read once, shown once
+        candidate, pages = _rendering_once(kept_pdf, job, rasteriser, graphics,
+                                           folder / "reference")
+    else:
+        candidate = load_rendering(kept_pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour,
+                                   graphics=graphics)
+        pages = tuple(_save_pages(colour, folder / job.suite, job.artifacts_dir))
     rendered_text = pdf_text(kept_pdf)
     # ShowMeasures' fields, by name, as they are found
     details: dict[str, Any] = {
@@ -229,7 +279,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         "truth_facts": truth.facts if truth else {},
     }
     files: dict[str, Any] = {
-        "pages": tuple(_save_pages(colour, folder / job.suite, job.artifacts_dir)),
+        "pages": pages,
         "pdf": kept_pdf.relative_to(job.artifacts_dir).as_posix(),
     }
     rendered_pages = outcome.pages or pdf_page_count(kept_pdf)[0]
@@ -261,7 +311,7 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
                       rendered_words=text.rendered_tokens)
         details["missing_words"] = tuple(text.missing_sample)
 
-    asked = asked_fonts(doc.path)
+    asked = _asked_fonts(job)
     expected_pages = truth.expected_pages if truth else None
     details["expected_pages_source"] = truth.expected_pages_source if truth else None
     comparison = reference = None
@@ -273,11 +323,8 @@ def _measure(job: Job, renderer: renderers.Renderer, version: str | None,
         expected_pages = rendered_pages
         details["expected_pages_source"] = "the reference PDF itself"
     elif doc.reference_pdf is not None:
-        reference_colour: list[Image.Image] = []
-        reference = load_rendering(doc.reference_pdf, job.dpi, rasteriser, MAX_PAGES,
-                                   keep_rgb=reference_colour, graphics=graphics)
-        files["reference_pages"] = tuple(_save_pages(reference_colour, folder / "reference",
-                                                     job.artifacts_dir))
+        reference, files["reference_pages"] = _rendering_once(
+            doc.reference_pdf, job, rasteriser, graphics, folder / "reference")
         comparison = compare_renderings(reference, candidate, asked or None)
         diffs = write_diffs(reference, candidate, comparison, folder / f"{job.suite}-diff",
                             limit=REPORT_PAGES)
@@ -335,7 +382,7 @@ def _measure_saved(job: Job, version: str | None, outcome: RenderOutcome,
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / f"{job.suite}-{job.task}.{extension}"
     shutil.copyfile(outcome.output_path, kept)
-    source, source_error = _read_truth(doc)
+    source, source_error = _read_truth(job)
     saved_as = Artifacts(saved=kept.relative_to(job.artifacts_dir).as_posix())
     # SaveMeasures' fields, by name, as they are found
     details: dict[str, Any] = {"truth_error": source_error,

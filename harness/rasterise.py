@@ -4,6 +4,7 @@ every result: the rasteriser alone moves SSIM by several points."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import ClassVar
@@ -37,7 +38,13 @@ class Rasteriser:
         raise NotImplementedError
 
     def settings(self, dpi: int = DEFAULT_DPI, max_pages: int = MAX_PAGES) -> RasterSettings:
-        return RasterSettings(self.name, self.version(), dpi, max_pages)
+        return RasterSettings(self.name, _version_of(type(self)), dpi, max_pages)
+
+
+@cache
+def _version_of(kind: type[Rasteriser]) -> str:
+    """Asked once per process: reading package metadata cost 11 ms a job."""
+    return kind().version()
 
 
 class Pdfium(Rasteriser):

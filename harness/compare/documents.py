@@ -16,6 +16,7 @@ from harness.compare.fonts import FontReport, compare_fonts, same_metrics
 from harness.compare.layout import FlowStats, LayoutStats, WordMatch
 from harness.compare.rendering import Rendering
 from harness.compare.text import TextComparison, compare_text
+from harness.images import save_page_image
 from harness.grade import DISPLACED, REFLOWED, Grading, flow_kind, grade
 
 
@@ -275,6 +276,6 @@ def write_diffs(reference: Rendering, candidate: Rendering, comparison: Comparis
         cand = candidate.pages[entry.candidate_page - 1].image if entry.candidate_page else None
         name = (f"diff-{n:03d}-ref{entry.reference_page or 0:03d}"
                 f"-cand{entry.candidate_page or 0:03d}.png")
-        visual.diff_image(ref, cand).save(folder / name)
+        save_page_image(visual.diff_image(ref, cand), folder / name)
         written.append(folder / name)
     return written
