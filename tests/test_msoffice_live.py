@@ -63,7 +63,8 @@ def office(tmp_path, monkeypatch, log):
     """msoffice-live on the stand-in; its calls logged, the probe's left out of the log."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(FAKES)]))
     monkeypatch.setenv("FAKE_OFFICE_LOG", str(log))
-    for variable in ("FAKE_OFFICE_HANG", "FAKE_OFFICE_CRASH", "FAKE_OFFICE_MISSING"):
+    for variable in ("FAKE_OFFICE_HANG", "FAKE_OFFICE_CRASH", "FAKE_OFFICE_EXIT",
+                     "FAKE_OFFICE_MISSING"):
         monkeypatch.delenv(variable, raising=False)
     renderer = renderers.get("msoffice-live", tmp_path / "scratch")
     availability = renderer.availability()
@@ -183,6 +184,19 @@ def test_an_office_that_dies_is_a_crash_and_is_restarted(office, log, tmp_path, 
     assert "RPC server is unavailable" in outcome.message and _none_left(log)
     monkeypatch.delenv("FAKE_OFFICE_CRASH")
     outcome = office.show(_copy(tmp_path, "sheet-features.xlsx"), tmp_path / "after", 60)
+    assert outcome.status is Status.OK, outcome.message
+
+
+def test_a_driver_that_dies_is_a_crash_with_its_exit_code_and_is_restarted(office, log,
+                                                                           tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("FAKE_OFFICE_EXIT", "3")
+    outcome = office.show(_copy(tmp_path, "deck-features.pptx"), tmp_path / "died", 60)
+    assert outcome.status is Status.CRASHED, outcome.message
+    assert "the Office driver died" in outcome.message and "exit code 3" in outcome.message
+    assert _none_left(log)
+    monkeypatch.delenv("FAKE_OFFICE_EXIT")
+    outcome = office.show(_copy(tmp_path, "deck-features.pptx"), tmp_path / "after", 60)
     assert outcome.status is Status.OK, outcome.message
 
 

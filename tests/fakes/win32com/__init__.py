@@ -33,6 +33,7 @@ valid", PowerPoint's "could not open the file"). Anything else gives a real one-
 
 For tests: ``FAKE_OFFICE_HANG`` makes Open never return (Office waiting on a dialog);
 ``FAKE_OFFICE_CRASH`` makes the application die at Open (RPC_S_SERVER_UNAVAILABLE);
+``FAKE_OFFICE_EXIT`` ends the driver's process with that code at Open;
 ``FAKE_OFFICE_MISSING`` unregisters ProgIDs; ``FAKE_OFFICE_LOG`` names a file where every
 call is appended as a JSON line.
 """

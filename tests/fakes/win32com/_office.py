@@ -108,6 +108,8 @@ class _Application:
         if os.environ.get("FAKE_OFFICE_CRASH"):
             object.__setattr__(self, "_alive", False)
             self._alive_or_raise()
+        if os.environ.get("FAKE_OFFICE_EXIT"):
+            os._exit(int(os.environ["FAKE_OFFICE_EXIT"]))  # pywin32 taking its process down
         if os.environ.get("FAKE_OFFICE_HANG"):
             time.sleep(3600)  # a dialog nobody sees
         source = Path(path)
