@@ -80,9 +80,6 @@ def make_references(roots: list[Path], executor: Executor, suite: str = MAKERS[0
     summary = ReferencesSummary(skipped=[Made(f"{s.corpus}/{s.relpath}", s.reason)
                                          for s in found.skipped])
     with renderers.get(suite) as renderer:
-        available = _where_jobs_run(executor, suite, renderer.availability())
-        if not available.available:
-            raise NothingToDo(f"{suite} is not available: {available.reason}")
         wanted = []
         for doc in found.documents:
             name = f"{doc.corpus}/{doc.relpath}"
@@ -98,8 +95,12 @@ def make_references(roots: list[Path], executor: Executor, suite: str = MAKERS[0
                 summary.skipped.append(Made(name, "its folder is not writable"))
             else:
                 wanted.append(doc)
-    if wanted:
-        _render(wanted, executor, suite, timeout_seconds, summary)
+        if not wanted:  # nothing to render: Office is not needed, nor asked for
+            return summary
+        available = _where_jobs_run(executor, suite, renderer.availability())
+        if not available.available:
+            raise NothingToDo(f"{suite} is not available: {available.reason}")
+    _render(wanted, executor, suite, timeout_seconds, summary)
     return summary
 
 

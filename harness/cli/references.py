@@ -31,8 +31,8 @@ def references(
     """Write <stem>.reference.pdf beside each document that has none, rendered by Microsoft
     Office, its version recorded as the PDF's Producer. Never overwrites a reference; files a
     sweep would refuse are skipped and listed. Exit 0 when it ran (documents that failed
-    are listed, not an exit code), 2 usage error, 3 no document or the suite is not
-    available (one line says why), 130 interrupted."""
+    are listed, not an exit code), 2 usage error, 3 no document, or documents lacking one
+    and the suite available nowhere (one line says why), 130 interrupted."""
     executor = (executors.get("dask", scheduler=scheduler) if scheduler
                 else executors.get("local", workers=jobs or os.cpu_count() or 1))
     summary = make_references(corpus, executor, suite, timeout_seconds=timeout)
