@@ -54,6 +54,7 @@ PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
     "scheduler": str, "use_cache": bool, "retry_failed": bool,
     "junit": str, "jsonl": str, "fail_below_grade": int,
     "worker_wait_seconds": (int, float),  # with a scheduler: how long to wait for workers
+    "keep_outputs": bool,  # every suite's PDF and saved file, not only those below 5
 }
 # Settings with a range, inclusive: (lowest, highest).
 PROFILE_RANGES: dict[str, tuple[int, int]] = {"fail_below_grade": (0, 5)}

@@ -59,6 +59,7 @@ class SweepSettings:
     feature_weights: dict[str, float] | None = None
     follow_symlinks: bool = False  # documents linking outside their corpus were swept
     skipped: tuple[str, ...] = ()  # what discovery left alone, "corpus/path: reason"
+    keep_outputs: bool = False  # every suite's PDF and saved file (see pipeline.Job)
 
 
 def now_iso() -> str:
@@ -298,6 +299,7 @@ def _new_run(availability: dict[str, Availability], documents: list[Document],
                   "rasteriser": get_rasteriser().settings(settings.dpi).__dict__,
                   "corpora": sorted({str(d.root) for d in documents}),
                   "follow_symlinks": settings.follow_symlinks,
+                  "keep_outputs": settings.keep_outputs,
                   "skipped": list(settings.skipped),
                   "plan": plan, **executor.describe(),
                   "coordinator": {"host": platform.node(), "pid": os.getpid()},
@@ -336,7 +338,7 @@ def _plan(documents: list[Document], availability: dict[str, Availability],
                     if outcome is None:
                         jobs.append(Job(doc, name, artifacts, scratch,
                                         settings.timeout_seconds, settings.dpi, task,
-                                        settings.memory_limit_mb))
+                                        settings.memory_limit_mb, settings.keep_outputs))
                         continue
                 immediate.append(result_without_rendering(doc, name, a.version, outcome, task))
     return immediate, jobs

@@ -127,6 +127,10 @@ def run(
         help="Sweep documents that are symlinks to files outside the corpus folder, and "
              "walk symlinked folders outside it; by default they are refused, unread.")]
         = False,
+    keep_outputs: Annotated[Optional[bool], typer.Option(
+        "--keep-outputs/--lean-outputs", help="Keep every suite's PDF and saved file; by "
+        "default only those of results below 5 or not ok are kept (page images always "
+        "are).")] = None,
     **suite_options: Optional[str],
 ) -> None:
     """Render every document with every chosen suite, compare, grade, store and report.
@@ -162,6 +166,8 @@ def run(
         tasks=tasks, use_cache=chosen.get("use_cache", True) if cache is None else cache,
         retry_failed=(chosen.get("retry_failed", False) if retry_failed is None
                       else retry_failed), resume=not fresh, follow_symlinks=follow_symlinks,
+        keep_outputs=(chosen.get("keep_outputs", False) if keep_outputs is None
+                      else keep_outputs),
         skipped=tuple(s.line() for s in found.skipped))
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} worker(s)"
     print(f"fidelity: {len(documents)} document(s) x {len(suites)} suite(s) "
