@@ -117,7 +117,7 @@ def _render(documents: list[Document], executor: Executor, suite: str,
     artifacts = scratch / "artifacts"
     by_key = {(d.corpus, d.relpath): d for d in documents}
     jobs = [Job(d, suite, artifacts, scratch / "scratch", timeout_seconds, JOB_DPI,
-                Task.SHOW, DEFAULT_LIMIT_MB) for d in documents]
+                Task.SHOW, DEFAULT_LIMIT_MB, keep_outputs=True) for d in documents]
     unavailable: list[str] = []
 
     def record(result: JobResult) -> None:
