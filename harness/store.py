@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS properties (
     title TEXT,
     PRIMARY KEY (sha256, version)
 );
+CREATE TABLE IF NOT EXISTS pruned (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    pruned_at TEXT NOT NULL,
+    files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cache (
     key TEXT PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -439,12 +445,35 @@ class Store:
                     "grade, message, json_extract(scores, '$.score') FROM results "
                     "WHERE run_id=? ORDER BY corpus, document, suite, task", (run_id,))]
 
+    def artifacts(self, run_id: str) -> Iterator[Artifacts]:
+        """The artifacts of each of the run's results that names a file."""
+        for (text,) in self._db.execute(
+                "SELECT artifacts FROM results WHERE run_id=? AND artifacts LIKE '%/%'",
+                (run_id,)):
+            yield from_json(Artifacts, json.loads(text))
+
     def artifact_files(self, run_id: str) -> Iterator[str]:
         """Every file the run's results name, relative to its artifacts folder."""
-        for (text,) in self._db.execute(
-                "SELECT artifacts FROM results WHERE run_id=? AND artifacts IS NOT NULL "
-                "AND artifacts != '{}' AND artifacts LIKE '%\"_%'", (run_id,)):
-            yield from from_json(Artifacts, json.loads(text)).files()
+        for artifacts in self.artifacts(run_id):
+            yield from artifacts.files()
+
+    def page_images(self, run_id: str) -> Iterator[str]:
+        """The page images and overlays the run's results name (what a report shows)."""
+        for a in self.artifacts(run_id):
+            yield from (*a.pages, *a.reference_pages, *a.diff_pages)
+
+    def pruned(self, run_id: str) -> dict[str, Any] | None:
+        """When and how far the run's artifacts were pruned (`fidelity prune`); None if not."""
+        row = self._db.execute("SELECT pruned_at, files, bytes FROM pruned WHERE run_id=?",
+                               (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def mark_pruned(self, run_id: str, pruned_at: str, files: int, size_bytes: int) -> None:
+        """The run's artifacts were deleted (its results are kept): reports say so."""
+        self._write("INSERT INTO pruned VALUES (?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
+                    "pruned_at=excluded.pruned_at, files=pruned.files + excluded.files, "
+                    "bytes=pruned.bytes + excluded.bytes",
+                    (run_id, pruned_at, files, size_bytes))
 
     def outcome_counts(self, run_id: str, documents_of: str,
                        ) -> list[tuple[str, str, str, str, int | None, int]]:

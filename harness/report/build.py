@@ -15,7 +15,7 @@ import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -23,6 +23,8 @@ from harness.report.agreement import for_report
 from harness.report.agreement import write_json as write_agreement
 from harness.config import load_settings
 from harness.history import history, trends
+from harness.history.compare import RunCache
+from harness.history.grades import FAILED
 from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distribution,
                                      failures, feature_matrix, malformed_documents, matrix,
                                      robustness, row_label, set_apart, shown_labels, worst)
@@ -38,6 +40,15 @@ TEMPLATES = Path(__file__).parent / "templates"
 FAILURE_STATUSES = [s.value for s in Status if s is not Status.OK]
 TASK_ORDER = [t.value for t in Task]
 TREND_RUNS = 30  # history shows at most this many complete runs
+# Above this many documents a run is large: its documents' table is split into pages of
+# TABLE_PAGE rows, and only documents with something to show get a page of their own (see
+# `worth_a_page`); the others are a row of that table, and in results.csv.
+LARGE_RUN = 2000
+TABLE_PAGE = 500
+
+
+def list_page(number: int) -> str:
+    return f"list-{number:04d}.html"
 
 
 def _environment() -> Environment:
@@ -69,11 +80,17 @@ class Links:
     single: bool
     images: Path  # the report's pages/ folder (or the artifacts, for a single file)
     with_pages: bool = True  # a single file may leave page images out, to stay small
+    # A large run (LARGE_RUN): the documents that have a page of their own, and the page of
+    # the documents' table each document is listed on; None: every document has a page.
+    paged: frozenset[str] | None = None
+    listed: dict[str, int] | None = None
 
     def page(self, kind: str, key: str = "") -> str:
         if self.single:
             return {"index": "#overview", "history": "#history",
                     "method": "#method"}.get(kind, f"#{kind}-{key}")
+        if kind == "document" and self.paged is not None and key not in self.paged:
+            return f"{self.root}documents/{list_page(self.listed.get(key, 1))}#{key}"
         return {"index": f"{self.root}index.html", "history": f"{self.root}history.html",
                 "method": f"{self.root}method.html",
                 "document": f"{self.root}documents/{key}.html",
@@ -95,14 +112,18 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
                  single_file: Path | None = None, pages: bool = True) -> Path:
     """Write reports_root/<run-id>/ and point reports_root/latest at it; or, with
     single_file, write that one self-contained HTML file instead (and return it), with the
-    page images inside unless `pages` is false."""
+    page images inside unless `pages` is false.
+
+    The figures are counted from the results' outcomes (Store.summaries); a document's full
+    results are read only for its own page, so a run of 100,000 documents builds in minutes."""
     run = store.run(run_id)
-    results = list(store.results(run.id))
     documents = store.documents(run.id)
     artifacts = artifacts_root(store.path) / run.id
-    context = _context(store, run, results, documents, artifacts)
     env = _environment()
     if single_file is not None:
+        results = list(store.results(run.id))
+        context = _context(store, run, results, documents, artifacts, _images(results))
+        context.update(_document_parts(context["by_doc"], run))
         links = Links("", True, artifacts, with_pages=pages)
         html = env.get_template("single.html").render(
             **context, links=links, style=(TEMPLATES / "style.css").read_text(),
@@ -111,35 +132,96 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         single_file.write_text(html, encoding="utf-8")
         return single_file
 
+    images = list(store.page_images(run.id))
+    summaries = store.summaries(run.id)
+    context = _context(store, run, summaries, documents, artifacts, images)
     out = reports_root / run.id
     if out.exists():
         shutil.rmtree(out)
     for folder in ("documents", "suites"):
         (out / folder).mkdir(parents=True)
-    for rel in _images(results):
+    for rel in images:
         if (artifacts / rel).is_file():
             _link_or_copy(artifacts / rel, out / "pages" / rel)
+    large = len(documents) > LARGE_RUN
+    paged = listed = None
+    if large:
+        paged = worth_a_page(summaries, context["history"]["changes"], images, documents)
+        listed = {d["key"]: i // TABLE_PAGE + 1 for i, d in enumerate(_table_order(documents))}
+    context.update(large=large, paged=paged, table_pages=_table_pages(documents)
+                   if large else [])
+    del summaries
 
     def write(name: str, template: str, root: str, **extra: Any) -> None:
-        links = Links(root, False, out / "pages")
+        links = Links(root, False, out / "pages", paged=paged, listed=listed)
         (out / name).write_text(env.get_template(template).render(
-            **context, **extra, links=links, root=root), encoding="utf-8")
+            {**context, **extra, "links": links, "root": root}), encoding="utf-8")
 
     write("index.html", "index.html", "")
     write("history.html", "history.html", "")
     write("method.html", "method.html", "")
     for suite in context["suite_pages"]:
         write(f"suites/{_slug(suite['name'])}.html", "suite.html", "../", suite=suite)
+    for number, table in enumerate(context["table_pages"], start=1):
+        write(f"documents/{list_page(number)}", "documents.html", "../", table=table,
+              number=number)
     for doc in documents:
-        write(f"documents/{doc['key']}.html", "document.html", "../", doc=doc)
+        if paged is not None and doc["key"] not in paged:
+            continue
+        key = (doc["corpus"], doc["path"])
+        own = _by_label(store.results(run.id, document=key))
+        write(f"documents/{doc['key']}.html", "document.html", "../", doc=doc,
+              **_document_parts({key: own}, run))
     for static in ("style.css", "report.js"):
         shutil.copyfile(TEMPLATES / static, out / static)
-    write_json(out / "results.json", run, results, documents, context["recommendations"],
-               context["robustness"], context["malformed"])
-    write_csv(out / "results.csv", results, context["malformed"])
+    write_json(out / "results.json", run, store.results(run.id, measures=False), documents,
+               context["recommendations"], context["robustness"], context["malformed"])
+    write_csv(out / "results.csv", store.results(run.id, measures=False),
+              context["malformed"], store.score_names(run.id))
     write_agreement(out / "agreement.json", context["agreement"])
     _point_latest(reports_root, run.id)
     return out
+
+
+def worth_a_page(results: list[Any], changes: list[Any], images: list[str],
+                 documents: list[dict]) -> frozenset[str]:
+    """The keys of the documents a large run gives a page of their own: a failure, a grade
+    of 3 or less (content displaced, or worse), a regression since the previous run, or page
+    images kept to look at. The method page says so."""
+    keys = {(d["corpus"], d["path"]): d["key"] for d in documents}
+    wanted = {(r.corpus, r.document) for r in results
+              if r.status in FAILED or (r.grade is not None and r.grade <= 3)}
+    wanted |= {(c.corpus, c.document) for h in changes for c in h.changes
+               if c.kind == "regression"}
+    with_images = {rel.split("/", 1)[0] for rel in images}
+    return frozenset({keys[k] for k in wanted if k in keys}
+                     | {key for key in keys.values() if key in with_images})
+
+
+def _table_order(documents: list[dict]) -> list[dict]:
+    return sorted(documents, key=lambda d: (d["format"], d["corpus"], d["path"]))
+
+
+def _table_pages(documents: list[dict]) -> list[list[dict]]:
+    ordered = _table_order(documents)
+    return [ordered[i:i + TABLE_PAGE] for i in range(0, len(ordered), TABLE_PAGE)]
+
+
+def _by_label(results: Iterable[Any]) -> dict[str, Any]:
+    """A document's results by row label, in the report's order (suite, then task)."""
+    return {row_label(r): r for r in sorted(
+        results, key=lambda r: (r.suite, TASK_ORDER.index(r.task)
+                                if r.task in TASK_ORDER else 99, r.task))}
+
+
+def _document_parts(by_doc: dict[tuple[str, str], dict[str, JobResult]], run: Run,
+                    ) -> dict[str, Any]:
+    """What document pages read of full results: the results, their side-by-side rows and
+    which have overlays."""
+    return {"full_results": by_doc,
+            "page_rows": {key: _page_rows(rs, run.is_reference) for key, rs in by_doc.items()},
+            "with_overlay": {key for key, rs in by_doc.items()
+                             if any(r.artifacts.diff_pages for r in rs.values())}}
 
 
 def _images(results: list[JobResult]) -> list[str]:
@@ -147,9 +229,10 @@ def _images(results: list[JobResult]) -> list[str]:
                                              *r.artifacts.diff_pages)]
 
 
-def _context(store: Store, run: Run, results: list[JobResult], documents: list[dict],
-             artifacts: Path) -> dict[str, Any]:
-    by_doc: dict[tuple[str, str], dict[str, JobResult]] = defaultdict(dict)
+def _context(store: Store, run: Run, results: list[Any], documents: list[dict],
+             artifacts: Path, images: list[str]) -> dict[str, Any]:
+    """Everything the pages share, from `results` (JobResults or their ResultSummary)."""
+    by_doc: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for r in sorted(results, key=lambda r: (r.suite, TASK_ORDER.index(r.task)
                                             if r.task in TASK_ORDER else 99, r.task)):
         by_doc[(r.corpus, r.document)][row_label(r)] = r
@@ -172,7 +255,8 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
                  else load_settings().get("feature_weights"))
     recommendations = recommend(counted, features, overrides, references=run.references)
     weights = run_weights(features, overrides)
-    missing_images = sum(1 for rel in _images(results) if not (artifacts / rel).is_file())
+    missing_images = sum(1 for rel in images if not (artifacts / rel).is_file())
+    runs = RunCache(store)
     counted_documents = [d for d in documents_counted
                          if not malformed or (d["corpus"], d["path"]) not in malformed]
     return {
@@ -199,12 +283,12 @@ def _context(store: Store, run: Run, results: list[JobResult], documents: list[d
         "refused_documents": [d for d in documents if d.get("refused")],
         "robustness_statuses": ROBUSTNESS_STATUSES,
         "suite_pages": _suite_pages(run, results), "grades": GRADES,
-        "history": _history(store, run),
+        "history": _history(store, run, runs),
         "agreement": for_report(run, results),  # people's grades, from the ratings files
-        "page_rows": {key: _page_rows(rs, run.is_reference) for key, rs in by_doc.items()},
         "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
-        "with_overlay": {key for key, rs in by_doc.items()
-                         if any(r.artifacts.diff_pages for r in rs.values())},
+        "large": False, "paged": None, "table_pages": [], "table_page_size": TABLE_PAGE,
+        "large_run": LARGE_RUN,
+        "pruned": store.pruned(run.id),
     }
 
 
@@ -233,7 +317,10 @@ def _per_format(results: list[JobResult], features: dict[tuple[str, str], list[s
     return out
 
 
-def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
+FAILURES_SHOWN = 500  # a suite page lists this many failures; results.csv has them all
+
+
+def _suite_pages(run: Run, results: list[Any]) -> list[dict[str, Any]]:
     pages = []
     for name in sorted({r.suite for r in results} | set(run.suites)):
         own = [r for r in results if r.suite == name]
@@ -242,17 +329,19 @@ def _suite_pages(run: Run, results: list[JobResult]) -> list[dict[str, Any]]:
                       "available": info.get("available", bool(own)),
                       "reason": info.get("reason"), "results": len(own),
                       "distribution": distribution(own), "worst": worst(own),
-                      "failures": failures(own)})
+                      "failures": failures(own)[:FAILURES_SHOWN],
+                      "failures_total": sum(1 for r in own if r.status is not Status.OK
+                                            and r.status not in NOT_RUN)})
     return pages
 
 
-def _history(store: Store, run: Run) -> dict[str, Any]:
+def _history(store: Store, run: Run, cache: RunCache) -> dict[str, Any]:
     """The trend of each suite (task) per format across the runs of this run's documents
     (harness.history.trends: failures count 0, the same documents in every run), drawn per
     format, and what changed since the previous run."""
     lines: dict[str, list[TrendLine]] = defaultdict(list)
     runs: list[tuple[str, str]] = [(run.id, run.started_at)]
-    for t in trends(store, run.id, TREND_RUNS):
+    for t in trends(store, run.id, TREND_RUNS, cache):
         runs = [(p.run_id, p.started_at) for p in t.points]
         lines[t.format].append(TrendLine(
             t.label, max((p.mean.counted for p in t.points), default=0),
@@ -263,7 +352,7 @@ def _history(store: Store, run: Run) -> dict[str, Any]:
         "runs": list(reversed(runs)),  # newest first
         "formats": {fmt: {"chart": trend_chart(fmt, dates, own) if len(runs) > 1 else "",
                           "lines": own} for fmt, own in sorted(lines.items())},
-        "changes": history(store, run.id)}
+        "changes": history(store, run.id, cache)}
 
 
 def _page_rows(results: dict[str, JobResult], is_reference: Callable[[str], bool],

@@ -6,7 +6,7 @@ import csv
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any, Collection, Iterable
 
 from harness.records import JobResult
 from harness.report.analysis import ROBUSTNESS_STATUSES, Cell
@@ -56,23 +56,33 @@ def robustness_record(cells: dict[str, Cell],
                        for label, cell in cells.items()}}
 
 
-def write_json(path: Path, run: Run, results: list[JobResult],
+def write_json(path: Path, run: Run, results: Iterable[JobResult],
                documents: list[dict[str, Any]] | None = None,
                recommendations: list[Any] | None = None,
                robustness: dict[str, Cell] | None = None,
                malformed: Collection[tuple[str, str]] | None = None) -> None:
     """The run, its results, and (when given) its documents, the recommendation per
-    format and the robustness table (malformed documents), as the report shows them."""
-    payload: dict[str, Any] = {"schema_version": EXPORT_SCHEMA_VERSION, "run": run_record(run),
-                               "results": [result_record(r) for r in results]}
+    format and the robustness table (malformed documents), as the report shows them.
+    Written as the results are read, one per line: two million results never sit in
+    memory at once."""
+    head: dict[str, Any] = {"schema_version": EXPORT_SCHEMA_VERSION, "run": run_record(run)}
+    tail: dict[str, Any] = {}
     if documents is not None:
-        payload["documents"] = [document_record(d) for d in documents]
+        tail["documents"] = [document_record(d) for d in documents]
     if recommendations is not None:
-        payload["recommendations"] = [asdict(r) | {"verdict": r.verdict}
-                                      for r in recommendations]
+        tail["recommendations"] = [asdict(r) | {"verdict": r.verdict} for r in recommendations]
     if robustness is not None:
-        payload["robustness"] = robustness_record(robustness, malformed)
-    path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+        tail["robustness"] = robustness_record(robustness, malformed)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "results": [')
+        for n, r in enumerate(results):
+            fh.write(("\n  " if n == 0 else ",\n  ")
+                     + json.dumps(result_record(r), ensure_ascii=False))
+        fh.write("\n ]")
+        for key, value in tail.items():
+            fh.write(f",\n {json.dumps(key)}: "
+                     + json.dumps(value, indent=1, ensure_ascii=False))
+        fh.write("\n}\n")
 
 
 def _malformed_cell(r: JobResult, malformed: Collection[tuple[str, str]] | None) -> str:
@@ -82,11 +92,15 @@ def _malformed_cell(r: JobResult, malformed: Collection[tuple[str, str]] | None)
     return "true" if (r.corpus, r.document) in malformed else "false"
 
 
-def write_csv(path: Path, results: list[JobResult],
-              malformed: Collection[tuple[str, str]] | None = None) -> None:
+def write_csv(path: Path, results: Iterable[JobResult],
+              malformed: Collection[tuple[str, str]] | None = None,
+              score_names: list[str] | None = None) -> None:
     """One row per result; `malformed` says whether its document is broken on purpose (a
-    spreadsheet user filters those out as the matrices do)."""
-    score_names = sorted({name for r in results for name in r.scores})
+    spreadsheet user filters those out as the matrices do). Given `score_names` (every
+    score the results hold, sorted), the results are read once, as they are written."""
+    if score_names is None:
+        results = list(results)
+        score_names = sorted({name for r in results for name in r.scores})
     fixed = ["corpus", "document", "format", "suite", "suite_version", "task", "status",
              "grade", "message", "suite_seconds", "total_seconds", "suite_peak_rss_mb",
              "harness_peak_rss_mb"]
