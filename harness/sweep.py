@@ -265,6 +265,7 @@ def suite_facts(name: str, availability: Availability) -> dict[str, object]:
     return {"version": availability.version, "available": availability.available,
             "reason": availability.reason, "label": getattr(cls, "label", "") or name,
             "is_reference": bool(cls and cls.is_reference),
+            "recommendable": bool(cls and cls.recommendable and not cls.is_reference),
             "tasks": [t.value for t in Task if cls and t in cls.tasks],
             "formats": sorted(cls.formats) if cls else []}
 

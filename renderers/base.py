@@ -75,6 +75,9 @@ class Renderer:
     tasks: ClassVar[frozenset[Task]] = frozenset({Task.SHOW, Task.SAVE, Task.SAVE_ODF})
     # True for a renderer whose PDFs are the reference other suites are compared with.
     is_reference: ClassVar[bool] = False
+    # False for Microsoft Office itself (driven live): measured like any suite, never the
+    # suite the recommendation proposes to replace it with.
+    recommendable: ClassVar[bool] = True
     # Settings the suite reads from the environment, offered by the CLI and in the cache key.
     options: ClassVar[tuple[SuiteOption, ...]] = ()
     # Every other environment variable the suite reads (executable overrides, versions,

@@ -63,6 +63,7 @@ def _stand_in_declared() -> bool:
 class MicrosoftOfficeLive(Renderer):
     name = "msoffice-live"
     label = "Microsoft Office (live, through COM)"
+    recommendable = False  # the suite being migrated from
     formats = extensions()
     tasks = frozenset({Task.SHOW})
 
