@@ -105,3 +105,20 @@ def test_suites_that_opened_a_format_nothing_could_grade_are_named_not_called_un
     graded = recommend(results + [_result("d0.xls", "libreoffice", 4, fmt="xls")],
                        {("c", f"d{i}.xls"): [] for i in range(3)})[0]
     assert graded.ungraded == ["gnumeric"] and graded.winner == "libreoffice"
+
+
+def test_microsoft_office_driven_live_is_measured_but_never_recommended():
+    from harness.store import Run
+    from harness.sweep import suite_facts
+    from renderers.base import Availability
+
+    suites = {name: suite_facts(name, Availability(True, version="1"))
+              for name in ("msoffice", "msoffice-live", "libreoffice", "abiword")}
+    run = Run("r", "t", None, "complete", "1", 1, suites, {})
+    assert run.not_recommended == {"msoffice", "msoffice-live"}
+    # Office against its own reference wins on every document, and is still not proposed
+    results, features = _corpus({"msoffice-live": [5] * 16, "libreoffice": [4, 5] * 8,
+                                 "abiword": [2, 3] * 8})
+    (rec,) = recommend(results, features, references=run.not_recommended)
+    assert rec.winner == "libreoffice"
+    assert "msoffice-live" not in {s.suite for s in rec.suites}
