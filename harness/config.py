@@ -55,9 +55,11 @@ PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
     "junit": str, "jsonl": str, "fail_below_grade": int,
     "worker_wait_seconds": (int, float),  # with a scheduler: how long to wait for workers
     "keep_outputs": bool,  # every suite's PDF and saved file, not only those below 5
+    "keep_runs": int,  # after the run, `fidelity prune --keep-runs N`
 }
 # Settings with a range, inclusive: (lowest, highest).
-PROFILE_RANGES: dict[str, tuple[int, int]] = {"fail_below_grade": (0, 5)}
+PROFILE_RANGES: dict[str, tuple[int, int]] = {"fail_below_grade": (0, 5),
+                                              "keep_runs": (1, 1_000_000)}
 BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"corpus": ["corpus/probes"], "tasks": ["show"]},
     "nightly": {"tasks": ["show", "save", "save-odf", "save-recalc"], "retry_failed": True,

@@ -176,6 +176,13 @@ class Run:
     def references(self) -> frozenset[str]:
         return frozenset(name for name in self.suites if self.is_reference(name))
 
+    @property
+    def not_recommended(self) -> frozenset[str]:
+        """The reference, and Microsoft Office driven live: never proposed as the default."""
+        return self.references | frozenset(
+            name for name, facts in self.suites.items()
+            if facts.get("recommendable") is False)
+
     def label(self, suite: str) -> str:
         """The suite as a person calls it ("LibreOffice"), as the run recorded it."""
         return self.suites.get(suite, {}).get("label") or suite
@@ -456,6 +463,16 @@ class Store:
         """Every file the run's results name, relative to its artifacts folder."""
         for artifacts in self.artifacts(run_id):
             yield from artifacts.files()
+
+    def cached_artifact_files(self) -> Iterator[tuple[str, str]]:
+        """(run id, file) of every file a cache entry's result names: a later run reuses
+        them by linking them from that run's folder."""
+        for run_id, text in self._db.execute(
+                "SELECT r.run_id, r.artifacts FROM cache c JOIN results r ON "
+                "r.run_id=c.run_id AND r.corpus=c.corpus AND r.document=c.document AND "
+                "r.suite=c.suite AND r.task=c.task WHERE r.artifacts LIKE '%/%'"):
+            for rel in from_json(Artifacts, json.loads(text)).files():
+                yield run_id, rel
 
     def page_images(self, run_id: str) -> Iterator[str]:
         """The page images and overlays the run's results name (what a report shows)."""

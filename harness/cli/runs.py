@@ -29,6 +29,7 @@ from harness.errors import UsageError
 from harness.history import (below_grade, history, mean_grade, regressions, row_label,
                              summary_lines)
 from harness.processes.memory import DEFAULT_LIMIT_MB
+from harness.prune import prune
 from harness.report import build_report
 from harness.report.analysis import matrix
 from harness.report.exports import write_jsonl
@@ -183,6 +184,9 @@ def run(
         written = build_report(db, finished.id, out) if report else None
         failing = _tell_ci(db, finished, out, junit or chosen.get("junit"),
                            jsonl or chosen.get("jsonl"), gate, written)
+        if chosen.get("keep_runs"):  # the profile's retention: `fidelity prune --keep-runs`
+            for line in prune(db, chosen["keep_runs"], out).lines():
+                print(f"prune: {line}")
     if failing:
         raise typer.Exit(1)
 

@@ -109,10 +109,12 @@ class Links:
 
 
 def build_report(store: Store, run_id: str | None, reports_root: Path,
-                 single_file: Path | None = None, pages: bool = True) -> Path:
+                 single_file: Path | None = None, pages: bool = True,
+                 point_latest: bool = True) -> Path:
     """Write reports_root/<run-id>/ and point reports_root/latest at it; or, with
     single_file, write that one self-contained HTML file instead (and return it), with the
-    page images inside unless `pages` is false.
+    page images inside unless `pages` is false. `point_latest` false leaves `latest` as it
+    is (an older run's report rebuilt after pruning).
 
     The figures are counted from the results' outcomes (Store.summaries); a document's full
     results are read only for its own page, so a run of 100,000 documents builds in minutes."""
@@ -179,7 +181,8 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     write_csv(out / "results.csv", store.results(run.id, measures=False),
               context["malformed"], store.score_names(run.id))
     write_agreement(out / "agreement.json", context["agreement"])
-    _point_latest(reports_root, run.id)
+    if point_latest:
+        _point_latest(reports_root, run.id)
     return out
 
 
@@ -253,7 +256,7 @@ def _context(store: Store, run: Run, results: list[Any], documents: list[dict],
     # what the run recorded; a run made before schema 6 kept no weights: the folder's
     overrides = (run.feature_weight_overrides if run.weights_recorded
                  else load_settings().get("feature_weights"))
-    recommendations = recommend(counted, features, overrides, references=run.references)
+    recommendations = recommend(counted, features, overrides, references=run.not_recommended)
     weights = run_weights(features, overrides)
     missing_images = sum(1 for rel in images if not (artifacts / rel).is_file())
     runs = RunCache(store)

@@ -1,0 +1,152 @@
+"""Retention: a store keeps every result for ever, and the artifacts (page images, PDFs,
+saved files) of its last N runs only, plus those of any run a regression points at.
+
+Which files stay, whatever run folder they are in:
+- every file a result of a kept run names: the last `keep_runs` runs, and any run one of
+  them regressed against (the run `fidelity history` compares it with, when a result got
+  worse), so a regression can still be shown against the pages it had before;
+- every file a cache entry's result names: a later run reuses a cached result by hard-linking
+  its files from the run that made it, so they must still be there.
+
+Everything else under a pruned run's artifacts folder goes, and so do the page images of
+that run's report folder (hard links to the same files: left there, they would free
+nothing). The store records the run as pruned, and its report, rebuilt, says "artifacts
+pruned" in words instead of showing broken images.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.history import history
+from harness.history.compare import RunCache
+from harness.report import build_report
+from harness.store import Run, Store, artifacts_root
+
+
+@dataclass(frozen=True)
+class PrunedRun:
+    run_id: str
+    files: int  # deleted, in the artifacts folder and the report's pages
+    freed_bytes: int  # bytes no other link still held: what the disk got back
+
+
+@dataclass(frozen=True)
+class Pruning:
+    kept: tuple[str, ...]  # runs whose artifacts were kept
+    pruned: tuple[PrunedRun, ...]
+    protected_files: int  # files of pruned runs kept because a kept run or the cache uses them
+    dry_run: bool
+    reports_rebuilt: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def freed_bytes(self) -> int:
+        return sum(p.freed_bytes for p in self.pruned)
+
+    def lines(self) -> list[str]:
+        verb = "would free" if self.dry_run else "freed"
+        out = [f"kept the artifacts of {len(self.kept)} run(s): {', '.join(self.kept)}"]
+        for p in self.pruned:
+            out.append(f"pruned {p.run_id}: {p.files} file(s), {verb} "
+                       f"{p.freed_bytes / 1e6:.1f} MB")
+        if self.protected_files:
+            out.append(f"{self.protected_files} file(s) of pruned runs kept: a kept run or "
+                       "the cache still uses them")
+        out.append(f"{verb} {self.freed_bytes / 1e6:.1f} MB in all; every result is kept")
+        return out
+
+
+def kept_runs(store: Store, keep_runs: int) -> list[Run]:
+    """The last `keep_runs` runs, and every run one of them regressed against in history."""
+    if keep_runs < 1:
+        raise UsageError("--keep-runs must be at least 1: the latest run keeps its artifacts")
+    runs = store.runs()
+    latest = runs[-keep_runs:]
+    cache = RunCache(store)
+    keep = {r.id for r in latest}
+    for run in latest:
+        for h in history(store, run.id, cache):
+            if h.previous_run_id is not None and h.counts.get("regression"):
+                keep.add(h.previous_run_id)
+    return [r for r in runs if r.id in keep]
+
+
+def _used_files(store: Store, kept: list[Run], root: Path) -> set[Path]:
+    """Files that must stay: those of kept runs' results, and those the cache points at."""
+    used = {root / run.id / rel for run in kept for rel in store.artifact_files(run.id)}
+    used |= {root / run_id / rel for run_id, rel in store.cached_artifact_files()}
+    return {Path(os.path.normpath(p)) for p in used}
+
+
+def _delete(path: Path, dry_run: bool, seen: dict[tuple[int, int], int]) -> int:
+    """Delete one file; the bytes it gives back (0 while another link still holds it).
+    `seen` counts the links of each inode a dry run would have removed."""
+    stat = path.stat()
+    inode = (stat.st_dev, stat.st_ino)
+    seen[inode] = seen.get(inode, 0) + 1
+    if not dry_run:
+        path.unlink()
+    return stat.st_size if seen[inode] == stat.st_nlink else 0
+
+
+def _prune_folder(folder: Path, used: set[Path], dry_run: bool,
+                  seen: dict[tuple[int, int], int]) -> tuple[int, int, int]:
+    """(files deleted, bytes freed, files kept because used) under `folder`."""
+    files = freed = protected = 0
+    if not folder.is_dir():
+        return 0, 0, 0
+    for directory, _, names in os.walk(folder, topdown=False):
+        for name in names:
+            path = Path(os.path.normpath(Path(directory) / name))
+            if path in used:
+                protected += 1
+                continue
+            freed += _delete(path, dry_run, seen)
+            files += 1
+        if not dry_run and directory != str(folder):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass  # not empty: a used file is still in it
+    return files, freed, protected
+
+
+def prune(store: Store, keep_runs: int, reports_root: Path | None = None,
+          dry_run: bool = False) -> Pruning:
+    """Delete the artifacts of every run but the kept ones (see the module), and the page
+    images of their reports under `reports_root`; rebuild those reports so that they say
+    "artifacts pruned". Results, runs and the cache stay in the store."""
+    kept = kept_runs(store, keep_runs)
+    kept_ids = {r.id for r in kept}
+    root = artifacts_root(store.path)
+    used = _used_files(store, kept, root)
+    seen: dict[tuple[int, int], int] = {}
+    pruned, protected, rebuilt = [], 0, []
+    for run in store.runs():
+        if run.id in kept_ids:
+            continue
+        files, freed, held = _prune_folder(root / run.id, used, dry_run, seen)
+        report_pages = reports_root / run.id / "pages" if reports_root else None
+        if report_pages is not None:
+            more, more_freed, _ = _prune_folder(report_pages, set(), dry_run, seen)
+            files, freed = files + more, freed + more_freed
+        protected += held
+        if not files and store.pruned(run.id):
+            continue  # pruned before, nothing new
+        pruned.append(PrunedRun(run.id, files, freed))
+        if dry_run:
+            continue
+        if report_pages is not None and report_pages.is_dir():
+            shutil.rmtree(report_pages, ignore_errors=True)
+        store.mark_pruned(run.id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          files, freed)
+        if reports_root is not None and (reports_root / run.id / "index.html").is_file():
+            build_report(store, run.id, reports_root, point_latest=False)
+            rebuilt.append(run.id)
+    return Pruning(tuple(r.id for r in kept), tuple(pruned), protected, dry_run,
+                   tuple(rebuilt))

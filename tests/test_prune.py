@@ -1,0 +1,130 @@
+"""Retention (`fidelity prune --keep-runs N`) on real sweeps: artifacts of old runs go, every
+result stays, a file the cache still uses stays, and a pruned run's report says so."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.history import history
+from harness.store import Store, artifacts_root
+from tests.conftest import REPO, SHARED, needs_libreoffice, needs_shared
+
+GOLDEN = SHARED / "office2pdf-golden"
+DOCUMENTS = ("01_invoice_en.docx", "01_startup_pitch_en.pptx")
+
+
+def fidelity(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=timeout, env=dict(os.environ, CI=""))
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory):
+    """Three real sweeps of the same two documents, each converting again (--no-cache)."""
+    tmp = tmp_path_factory.mktemp("prune")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for name in DOCUMENTS:
+        shutil.copy(GOLDEN / name, corpus / name)
+        reference = GOLDEN / (Path(name).stem + ".reference.pdf")
+        shutil.copy(reference, corpus / reference.name)
+    out = tmp / "reports"
+    for _ in range(3):
+        done = fidelity("run", "--corpus", str(corpus), "--suite", "libreoffice", "--task",
+                        "show", "--no-cache", "--out", str(out))
+        assert done.returncode in (0, 1), done.stderr[-2000:]  # 1: a grade moved
+    return tmp, corpus, out
+
+
+def _snapshot(out: Path):
+    with Store(out / "fidelity.sqlite") as store:
+        runs = [r.id for r in store.runs()]
+        root = artifacts_root(store.path)
+        results = {r: sum(1 for _ in store.results(r)) for r in runs}
+        regressed_against = {h.previous_run_id for h in history(store, runs[-1])
+                             if h.counts["regression"]}
+    return runs, root, results, regressed_against
+
+
+@needs_shared
+@needs_libreoffice
+def test_prune_keeps_results_and_the_last_run_and_frees_the_rest(three_runs):
+    tmp, corpus, out = three_runs
+    runs, root, results, regressed_against = _snapshot(out)
+    assert len(runs) == 3 and all(results.values())
+    before = {r: _files(root / r) for r in runs}
+    assert all(before.values()), "every run kept page images and PDFs"
+    assert all(_files(out / r / "pages") for r in runs), "every report has its pages"
+
+    dry = fidelity("prune", "--keep-runs", "1", "--out", str(out), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would free" in dry.stdout
+    assert {r: _files(root / r) for r in runs} == before, "a dry run deletes nothing"
+
+    done = fidelity("prune", "--keep-runs", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    freed = float(done.stdout.rsplit("freed ", 1)[1].split(" MB")[0])
+    assert freed > 0
+    kept = {runs[-1]} | (regressed_against - {None})
+    for run in runs:
+        if run in kept:
+            assert _files(root / run) == before[run], f"{run} is kept whole"
+            assert _files(out / run / "pages")
+        else:
+            assert not _files(root / run), f"{run}'s artifacts are gone"
+            assert not (out / run / "pages").exists()
+            page = next((out / run / "documents").glob("01_invoice_en-*.html")).read_text()
+            assert "Artifacts pruned" in page and "<img" not in page.split(
+                '<section class="pages">')[1].split("</section>")[0]
+    assert _snapshot(out)[2] == results, "every result of every run is kept"
+    assert (out / "latest").resolve().name == runs[-1]
+    # the report of a pruned run still builds, from the store alone
+    oldest = fidelity("report", runs[0], "--out", str(tmp / "rebuilt"), "--store",
+                      str(out / "fidelity.sqlite"))
+    assert oldest.returncode == 0, oldest.stderr
+    assert "Artifacts pruned" in "".join(
+        p.read_text() for p in (tmp / "rebuilt" / runs[0] / "documents").glob("*.html"))
+    again = fidelity("prune", "--keep-runs", "1", "--out", str(out))
+    assert again.returncode == 0 and "freed 0.0 MB in all" in again.stdout
+
+
+@needs_shared
+@needs_libreoffice
+def test_files_the_cache_points_at_are_kept_and_reused(three_runs):
+    """A cache entry pointing at an old run (a later run did not do that document) keeps
+    that run's files, and the next run reuses them instead of converting again."""
+    tmp, corpus, out = three_runs
+    store_path = out / "fidelity.sqlite"
+    with Store(store_path) as store:
+        runs = [r.id for r in store.runs()]
+        newest = runs[-1]
+        oldest = runs[0]
+    # make the oldest run the one the cache points at, with files again (copied back from
+    # the newest run, as an earlier pruning left none)
+    root = artifacts_root(store_path)
+    for path in _files(root / newest):
+        target = root / oldest / path.relative_to(root / newest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE cache SET run_id=?", (oldest,))
+    with Store(store_path) as store:
+        used = {root / run / rel for run, rel in store.cached_artifact_files()}
+    assert used and all(p.is_file() and oldest in str(p) for p in used)
+    done = fidelity("prune", "--keep-runs", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert all(p.is_file() for p in used), "files the cache uses are never pruned"
+    assert "the cache still uses them" in done.stdout
+    rerun = fidelity("run", "--corpus", str(corpus), "--suite", "libreoffice", "--task",
+                     "show", "--out", str(out), "--no-report")
+    assert rerun.returncode in (0, 1), rerun.stderr[-2000:]
+    assert "2 reused from the cache" in rerun.stderr
