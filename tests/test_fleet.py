@@ -264,6 +264,42 @@ def test_a_worker_killed_mid_job_leaves_every_job_classified_and_nothing_running
     assert not _running(str(x2t)), "the killed worker's suite was left running"
 
 
+@needs_shared
+def test_a_job_whose_worker_dies_reruns_on_another_worker_with_the_suite(tmp_path):
+    x2t = install_x2t(tmp_path / "oo")
+    corpus = _corpus(tmp_path / "corpus")
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        doomed = cluster.worker("stuck", {"ONLYOFFICE_X2T": str(x2t), "FAKE_X2T_EXIT": "hang"},
+                                "--suite", "onlyoffice")
+        cluster.wait_for({"stuck"})
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", "--corpus", str(corpus), "--suite",
+             "onlyoffice", "--task", "show", "--out", str(tmp_path / "out"), "--scheduler",
+             cluster.address, "--worker-wait", "30", "--no-report"], cwd=REPO,
+            env=dict(os.environ, CI=""), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 40
+        while not _running(str(x2t)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _running(str(x2t)), "the OnlyOffice job never started"
+        doomed.kill()  # mid-job; a healthy worker with the suite comes within the wait
+        cluster.worker("healthy", {"ONLYOFFICE_X2T": str(x2t)}, "--suite", "onlyoffice")
+        _, stderr = sweep.communicate(timeout=60)
+        assert sweep.returncode == 0, stderr[-2000:]
+    finally:
+        if "sweep" in locals() and sweep.poll() is None:
+            sweep.kill()
+        cluster.close()
+    results = _results(tmp_path / "out")
+    assert len(results) == len(DOCUMENTS)
+    assert {str(r.status) for r in results} == {"ok"}, [r.message for r in results]
+    deadline = time.monotonic() + 5
+    while _running(str(x2t)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(str(x2t)), "the killed worker's suite was left running"
+
+
 def test_large_renderings_come_back_in_chunks_and_leave_nothing_on_the_worker(fleet,
                                                                                tmp_path):
     from distributed import Client
