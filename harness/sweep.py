@@ -105,9 +105,9 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     usable = [n for n, a in availability.items() if a.available]
     for name, a in availability.items():
         if not a.available:
-            print(f"warning: suite {name} is not available here: {a.reason}", file=sys.stderr)
+            print(f"warning: suite {name} is not available: {a.reason}", file=sys.stderr)
     if not usable:
-        raise NothingToDo("none of the chosen suites is available here: "
+        raise NothingToDo("none of the chosen suites is available: "
                           + "; ".join(f"{n}: {a.reason}" for n, a in availability.items()))
     run, done = _open_run(store, availability, documents, settings, executor,
                           document_properties(documents, store))
