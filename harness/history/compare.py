@@ -170,6 +170,10 @@ class RunCache:
         position = [r.id for r in self.runs].index(run.id)
         return [r for r in self.runs[:position] if r.state == "complete"]
 
+    def keep(self, run_id: str, results: list[ResultSummary]) -> None:
+        """The run's results, read already by the caller: not read twice."""
+        self._results[run_id] = results
+
     def results(self, run_id: str) -> list[ResultSummary]:
         """The run's results as outcomes alone (status, grade, message): all history
         reads, and light enough for a run of 100,000 documents."""

@@ -34,7 +34,7 @@ from harness.report.exports import write_csv, write_json
 from harness.report.recommend import TASKS, recommend, run_weights
 from harness.report.verdict import MIN_DOCUMENTS, suite_name, verdicts
 from harness.records import JobResult, Status, Task
-from harness.store import Run, Store, artifacts_root
+from harness.store import ResultSummary, Run, Store, artifacts_root
 
 TEMPLATES = Path(__file__).parent / "templates"
 FAILURE_STATUSES = [s.value for s in Status if s is not Status.OK]
@@ -60,6 +60,9 @@ def _environment() -> Environment:
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link to the artifact: the report's pages take no room of their own. On
+    another file system (or one without links) a copy, made once per file: the report
+    must open without the store beside it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.unlink()
@@ -142,13 +145,13 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         shutil.rmtree(out)
     for folder in ("documents", "suites"):
         (out / folder).mkdir(parents=True)
-    for rel in images:
+    for rel in dict.fromkeys(images):  # a reference page is named by every suite's result
         if (artifacts / rel).is_file():
             _link_or_copy(artifacts / rel, out / "pages" / rel)
     large = len(documents) > LARGE_RUN
     paged = listed = None
     if large:
-        paged = worth_a_page(summaries, context["history"]["changes"], images, documents)
+        paged = worth_a_page(context, images, documents)
         listed = {d["key"]: i // TABLE_PAGE + 1 for i, d in enumerate(_table_order(documents))}
     context.update(large=large, paged=paged, table_pages=_table_pages(documents)
                    if large else [])
@@ -186,18 +189,24 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     return out
 
 
-def worth_a_page(results: list[Any], changes: list[Any], images: list[str],
+def worth_a_page(context: dict[str, Any], images: list[str],
                  documents: list[dict]) -> frozenset[str]:
-    """The keys of the documents a large run gives a page of their own: a failure, a grade
-    of 3 or less (content displaced, or worse), a regression since the previous run, or page
-    images kept to look at. The method page says so."""
+    """The keys of the documents a large run gives a page of their own: those with page
+    images kept (something to look at side by side), and those the report names: a
+    verdict's worst documents, a suite's worst documents and listed failures, the changes
+    the history page lists. A bounded number, whatever the run's size; the method page
+    says so, and every other document is a row of the documents' list."""
     keys = {(d["corpus"], d["path"]): d["key"] for d in documents}
-    wanted = {(r.corpus, r.document) for r in results
-              if r.status in FAILED or (r.grade is not None and r.grade <= 3)}
-    wanted |= {(c.corpus, c.document) for h in changes for c in h.changes
-               if c.kind == "regression"}
+    named = {(corpus, path) for rec in context["recommendations"] for s in rec.suites
+             for corpus, path, _ in s.worst_documents}
+    for suite in context["suite_pages"]:
+        named |= {(r.corpus, r.document) for r in (*suite["worst"], *suite["failures"])}
+    for h in context["history"]["changes"]:
+        shown = sorted((c for c in h.changes if c.kind != "new"), key=lambda c: c.kind,
+                       reverse=True)[:CHANGES_SHOWN]
+        named |= {(c.corpus, c.document) for c in shown}
     with_images = {rel.split("/", 1)[0] for rel in images}
-    return frozenset({keys[k] for k in wanted if k in keys}
+    return frozenset({keys[k] for k in named if k in keys}
                      | {key for key in keys.values() if key in with_images})
 
 
@@ -260,6 +269,8 @@ def _context(store: Store, run: Run, results: list[Any], documents: list[dict],
     weights = run_weights(features, overrides)
     missing_images = sum(1 for rel in images if not (artifacts / rel).is_file())
     runs = RunCache(store)
+    if results and isinstance(results[0], ResultSummary):
+        runs.keep(run.id, results)
     counted_documents = [d for d in documents_counted
                          if not malformed or (d["corpus"], d["path"]) not in malformed]
     return {
@@ -290,7 +301,7 @@ def _context(store: Store, run: Run, results: list[Any], documents: list[dict],
         "agreement": for_report(run, results),  # people's grades, from the ratings files
         "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
         "large": False, "paged": None, "table_pages": [], "table_page_size": TABLE_PAGE,
-        "large_run": LARGE_RUN,
+        "large_run": LARGE_RUN, "changes_shown": CHANGES_SHOWN,
         "pruned": store.pruned(run.id),
     }
 
@@ -321,6 +332,7 @@ def _per_format(results: list[JobResult], features: dict[tuple[str, str], list[s
 
 
 FAILURES_SHOWN = 500  # a suite page lists this many failures; results.csv has them all
+CHANGES_SHOWN = 500  # the history page lists this many changes per suite
 
 
 def _suite_pages(run: Run, results: list[Any]) -> list[dict[str, Any]]:

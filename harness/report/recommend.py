@@ -153,16 +153,26 @@ def _recommend_format(fmt, docs, values, features, weights, versions, not_openin
     w = np.array([1.0] + [weights[t] for t in tags])
     incidence = np.array([[1.0] + [t in features.get(d, ()) for t in tags] for d in docs])
     rng = np.random.default_rng(zlib.crc32(fmt.encode()))
-    draws = rng.multinomial(len(docs), [1 / len(docs)] * len(docs), size=resamples) \
-        if docs else np.zeros((0, 0))
-    scores = []
+    matrices = {}
     for suite, per_doc in values.items():
         v = np.array([per_doc.get(d, np.nan) for d in docs])
         valid = ~np.isnan(v)
         a = incidence * valid[:, None]
-        av = a * np.nan_to_num(v)[:, None]
+        matrices[suite] = (valid, a, a * np.nan_to_num(v)[:, None])
+    # The draws are made a block at a time (the same stream as all at once), every suite
+    # scored on each block: 2,000 draws of 40,000 documents never sit in memory together.
+    boots: dict[str, list[np.ndarray]] = {suite: [] for suite in values}
+    block = max(1, min(resamples, 4_000_000 // max(1, len(docs))))
+    for start in range(0, resamples if docs else 0, block):
+        draws = rng.multinomial(len(docs), [1 / len(docs)] * len(docs),
+                                size=min(block, resamples - start))
+        for suite, (_, a, av) in matrices.items():
+            boots[suite].append(_score(draws, a, av, w)[0])
+    scores = []
+    for suite, per_doc in values.items():
+        valid, a, av = matrices[suite]
         point, means = _score(np.ones((1, len(docs))), a, av, w)
-        boot, _ = _score(draws, a, av, w)
+        boot = np.concatenate(boots[suite]) if boots[suite] else np.zeros(0)
         boot = boot[~np.isnan(boot)]
         low, high = (np.percentile(boot, [2.5, 97.5]) if boot.size else (point[0], point[0]))
         feature_means = [FeatureScore(t, round(float(m), 2), int(a[:, i + 1].sum()))
