@@ -503,6 +503,67 @@ class Store:
             "AND coalesce(d.malformed, 0)=0 WHERE r.run_id=? "
             "GROUP BY r.suite, r.task, r.format, r.status, r.grade", (documents_of, run_id))]
 
+    # History counted in SQL: each result of `run_id` beside the same (document, suite,
+    # task) of `previous` (NULL when `previous` has none, or only an `unavailable` one), and
+    # whether either run marks the document malformed.
+    _BESIDE = ("FROM results a LEFT JOIN results b ON b.run_id=:previous AND "
+               "b.corpus=a.corpus AND b.document=a.document AND b.suite=a.suite AND "
+               "b.task=a.task AND b.status != 'unavailable' "
+               "LEFT JOIN documents da ON da.run_id=:run AND da.corpus=a.corpus AND "
+               "da.path=a.document LEFT JOIN documents db ON db.run_id=:previous AND "
+               "db.corpus=a.corpus AND db.path=a.document "
+               "WHERE a.run_id=:run AND a.suite IN ({suites}) "
+               "AND NOT (a.status='unavailable' AND b.status IS NULL)")
+
+    def suites_of(self, run_id: str) -> list[str]:
+        """The suites the run holds results of."""
+        return [row[0] for row in self._db.execute(
+            "SELECT DISTINCT suite FROM results WHERE run_id=? ORDER BY 1", (run_id,))]
+
+    def compared_counts(self, run_id: str, previous: str, suites: list[str]) -> list[tuple]:
+        """(suite, task, format, version, status, grade, status before, grade before,
+        version before, malformed in either run, count), grouped."""
+        sql = ("SELECT a.suite, a.task, a.format, a.suite_version, a.status, a.grade, "
+               "b.status, b.grade, b.suite_version, "
+               "coalesce(da.malformed, 0) OR coalesce(db.malformed, 0), count(*) "
+               + self._BESIDE.format(suites=",".join("?" * len(suites)))
+               + " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10")
+        return self._beside(sql, run_id, previous, suites)
+
+    def changed_results(self, run_id: str, previous: str, suites: list[str]) -> list[tuple]:
+        """(suite, corpus, document, task, status before, grade before, status, grade) of
+        every result that is not unchanged since `previous` (see history.classify)."""
+        sql = ("SELECT a.suite, a.corpus, a.document, a.task, b.status, b.grade, a.status, "
+               "a.grade " + self._BESIDE.format(suites=",".join("?" * len(suites)))
+               + " AND NOT (b.status IS NOT NULL AND (b.status='ok') = (a.status='ok') "
+               "AND NOT (b.status='ok' AND a.status='ok' AND b.grade IS NOT NULL AND "
+               "a.grade IS NOT NULL AND a.grade != b.grade)) "
+               "ORDER BY a.corpus, a.document, a.suite, a.task")
+        return self._beside(sql, run_id, previous, suites)
+
+    def gone_counts(self, run_id: str, previous: str, suites: list[str]) -> list[tuple]:
+        """(suite, task, format, status, grade, version, malformed in either run, count) of
+        the results `previous` had (not unavailable) that `run_id` has not."""
+        marks = ",".join("?" * len(suites))
+        sql = ("SELECT b.suite, b.task, b.format, b.status, b.grade, b.suite_version, "
+               "coalesce(da.malformed, 0) OR coalesce(db.malformed, 0), count(*) "
+               "FROM results b LEFT JOIN documents da ON da.run_id=:run AND "
+               "da.corpus=b.corpus AND da.path=b.document LEFT JOIN documents db ON "
+               "db.run_id=:previous AND db.corpus=b.corpus AND db.path=b.document "
+               f"WHERE b.run_id=:previous AND b.suite IN ({marks}) AND "
+               "b.status != 'unavailable' AND NOT EXISTS (SELECT 1 FROM results a WHERE "
+               "a.run_id=:run AND a.corpus=b.corpus AND a.document=b.document AND "
+               "a.suite=b.suite AND a.task=b.task) GROUP BY 1, 2, 3, 4, 5, 6, 7")
+        return self._beside(sql, run_id, previous, suites)
+
+    def _beside(self, sql: str, run_id: str, previous: str, suites: list[str]) -> list[tuple]:
+        # named and positional parameters cannot mix: the suites are spelled in
+        sql = sql.replace("IN (" + ",".join("?" * len(suites)) + ")",
+                          "IN (" + ",".join(f":s{i}" for i in range(len(suites))) + ")")
+        params = {"run": run_id, "previous": previous,
+                  **{f"s{i}": name for i, name in enumerate(suites)}}
+        return [tuple(row) for row in self._db.execute(sql, params)]
+
     def has_documents(self, run_id: str) -> bool:
         """Whether the run recorded its documents (every run since schema 1 did)."""
         return self._db.execute("SELECT 1 FROM documents WHERE run_id=? LIMIT 1",

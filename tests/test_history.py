@@ -329,7 +329,7 @@ def test_the_run_of_the_same_documents_is_found_behind_any_number_of_other_runs(
         [h] = history(store, "full2")
     assert h.previous_run_id == "full1" and h.baseline.same_documents
     assert h.counts == {"regression": 1, "fix": 0, "unchanged": 11, "new": 0}
-    assert sorted(set(read)) == ["full1", "full2"]
+    assert set(read) <= {"full1", "full2"}  # no run between is read (these two: counted in SQL)
 
 
 def test_without_the_same_documents_the_nearest_is_sought_among_the_latest_runs(tmp_path):

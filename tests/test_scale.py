@@ -124,3 +124,13 @@ def test_a_small_run_keeps_one_table_and_a_page_per_document(store_folder, tmp_p
     said = [p for p in (out / "documents").glob("*.html")
             if "No page image was kept for this document" in p.read_text()]
     assert said and not any((out / "pages" / p.stem).is_dir() for p in said)
+
+
+def test_history_counted_in_sql_is_history_read_result_by_result(store_folder, monkeypatch):
+    """Every figure: counts, each change in order, results gone, means, versions."""
+    with Store(store_folder / "fidelity.sqlite") as store:
+        counted = [h.to_json() for h in history(store)]
+        monkeypatch.setattr(Store, "has_documents", lambda self, run_id: False)
+        read = [h.to_json() for h in history(store)]
+    assert counted == read
+    assert any(h["changes"] for h in counted) and any(h["means"] for h in counted)
