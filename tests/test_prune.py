@@ -128,3 +128,15 @@ def test_files_the_cache_points_at_are_kept_and_reused(three_runs):
                      "show", "--out", str(out), "--no-report")
     assert rerun.returncode in (0, 1), rerun.stderr[-2000:]
     assert "2 reused from the cache" in rerun.stderr
+
+
+def test_keep_runs_is_a_profile_key_of_at_least_one():
+    from harness.config import profile
+    from harness.errors import UsageError
+
+    assert profile("night", {"profiles": {"night": {"keep_runs": 7}}})[1]["keep_runs"] == 7
+    for wrong in (0, "7", 1.5):
+        with pytest.raises(UsageError):
+            profile("night", {"profiles": {"night": {"keep_runs": wrong}}})
+    done = fidelity("prune", "--keep-runs", "0", "--store", "/nonexistent/s.sqlite")
+    assert done.returncode == 2 and "no result store" in done.stderr
