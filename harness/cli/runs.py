@@ -286,8 +286,12 @@ def _print_summary(db: Store, run_id: str) -> None:
                       ", ".join(f"{k} {v}" for k, v in sorted(cell.failures.items())))
     Console(width=100).print(table)
     if left_out:
+        scheduler = db.run(run_id).settings.get("scheduler")
+        where = (f"offered by no worker of the fleet) are left out of this table; `fidelity "
+                 f"suites --scheduler {scheduler}` says why." if scheduler else
+                 "installed here) are left out of this table; `fidelity suites` says why.")
         print(f"{left_out} result(s) where nothing ran (format not supported, or suite not "
-              "installed here) are left out of this table; `fidelity suites` says why.")
+              + where)
 
 
 cache_app = typer.Typer(no_args_is_help=True, help="The result cache in the store.")
