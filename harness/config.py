@@ -59,7 +59,8 @@ PROFILE_SCHEMA: dict[str, type | tuple[type, ...]] = {
 }
 # Settings with a range, inclusive: (lowest, highest).
 PROFILE_RANGES: dict[str, tuple[int, int]] = {"fail_below_grade": (0, 5),
-                                              "keep_runs": (1, 1_000_000)}
+                                              "keep_runs": (1, 1_000_000),
+                                              "worker_wait_seconds": (0, 1_000_000)}
 BUILTIN_PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"corpus": ["corpus/probes"], "tasks": ["show"]},
     "nightly": {"tasks": ["show", "save", "save-odf", "save-recalc"], "retry_failed": True,

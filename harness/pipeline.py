@@ -75,11 +75,13 @@ def _renderer(name: str, scratch: Path) -> renderers.Renderer:
     return _RENDERERS[(name, scratch)]
 
 
-def release_renderers() -> None:
-    """Stop this process's persistent suites (a Dask worker outlives the sweep)."""
-    while _RENDERERS:
-        _, renderer = _RENDERERS.popitem()
-        renderer.close()
+def release_renderers(under: Path | None = None) -> None:
+    """Stop this process's persistent suites (a Dask worker outlives the sweep); with
+    `under`, only those whose scratch folder is there (one sweep's, on a shared worker)."""
+    for key in [k for k in list(_RENDERERS) if under is None or k[1].is_relative_to(under)]:
+        renderer = _RENDERERS.pop(key, None)
+        if renderer is not None:
+            renderer.close()
 
 
 def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) -> list[str]:

@@ -2,7 +2,9 @@
 subprocess and worker subprocesses, one with the x2t stand-in (tests/fakes/fake_x2t.py) on
 its environment and one without. Jobs go only where their suite is; a suite nobody offers is
 unavailable within the bounded wait; a worker killed mid-job leaves every job classified and
-no process behind; renderings come back as files, the large ones in chunks."""
+no process behind; renderings come back as files, the large ones in chunks, never outside
+the artifacts folder; sweeps sharing a fleet keep their files, processes and settings apart;
+a worker stopped politely hands its jobs on; losing the scheduler ends the sweep cleanly."""
 
 from __future__ import annotations
 
@@ -13,12 +15,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from harness.executors import transfer
+from harness.executors.dask_cluster import (SweepOnWorker, _Dispatch, _JobEnvironment,
+                                            release_sweep, run_remote)
+from harness.executors.fleet import fleet_of
 from tests.conftest import REPO, SHARED, needs_libreoffice, needs_shared
 from tests.fakes.fake_x2t import install as install_x2t
 
@@ -318,14 +324,199 @@ def test_large_renderings_come_back_in_chunks_and_leave_nothing_on_the_worker(fl
     with Client(fleet.address, timeout=30) as client:
         address = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
                        if w["name"] == "lo")
-        shipment = client.submit(transfer.pack, made, address, workers=[address],
+        shipment = client.submit(transfer.pack, made, address, "feed1", workers=[address],
                                  pure=False).result()
         [pid] = client.run(os.getpid, workers=[address]).values()
         assert set(shipment.waiting) == {"doc/libreoffice/output.pdf"}
-        box = Path(tempfile.gettempdir()) / f"fidelity-{pid}-dask-outbox" / shipment.box
+        box = (Path(tempfile.gettempdir()) / f"fidelity-{pid}-dask-feed1" / "outbox"
+               / shipment.box)
         assert (box / "doc/libreoffice/output.pdf").is_file()
         transfer.unpack(shipment, tmp_path / "artifacts", client)
     for relative, size in sizes.items():
         assert (tmp_path / "artifacts" / relative).read_bytes() == content(size)
     assert not box.exists()
     assert not list((tmp_path / "artifacts").rglob("*.part"))
+
+
+def _job(corpus: Path, suite: str, tmp_path: Path):
+    from harness.corpus.discover import discover
+    from harness.pipeline import Job
+
+    document = discover([corpus])[0]
+    return Job(document, suite, tmp_path / "artifacts", tmp_path / "scratch", 60.0)
+
+
+def test_renderings_that_would_land_outside_the_artifacts_folder_are_refused(tmp_path):
+    target = tmp_path / "artifacts" / "run"
+    (target / "doc").mkdir(parents=True)
+    (target / "doc" / "away").symlink_to(tmp_path)  # a link inside leads out
+    good = {"doc/libreoffice/page-001.png": b"png"}
+    for bad in ("../escaped.png", "doc/../../escaped.png", str(tmp_path / "escaped.png"),
+                "doc/away/escaped.png", "."):
+        shipment = transfer.Shipment(None, "feed1", None, {**good, bad: b"x"})
+        with pytest.raises(transfer.TransferRefused, match="outside"):
+            transfer.unpack(shipment, target, client=None)
+        assert not (tmp_path / "escaped.png").exists()
+        assert not (target / "doc" / "libreoffice").exists(), "nothing is written"
+    transfer.unpack(transfer.Shipment(None, "feed1", None, good), target, client=None)
+    assert (target / "doc/libreoffice/page-001.png").read_bytes() == b"png"
+    with pytest.raises(ValueError):
+        transfer.sweep_folder("../x")
+
+
+@needs_shared
+def test_renderings_lost_or_refused_are_the_harness_s_matter_not_the_document_s(fleet,
+                                                                                 tmp_path):
+    from distributed import Client
+
+    from harness.pipeline import result_without_rendering
+    from renderers.base import RenderOutcome, Status
+
+    job = _job(_corpus(tmp_path / "corpus"), "libreoffice", tmp_path)
+    done = result_without_rendering(job.document, "libreoffice", "7",
+                                    RenderOutcome(Status.OK, "", 1.0))
+    with Client(fleet.address, timeout=30) as client:
+        address = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
+                       if w["name"] == "lo")
+        dispatch = _Dispatch(client, fleet_of(client, fleet.address, ask=False), True,
+                             fleet.address, 1.0, lambda result: None)
+        # the worker holding the rest no longer has it (it left, or its outbox went)
+        lost = transfer.Shipment(address, "feed1", "gone", {}, {"doc/lo/output.pdf": 10})
+        refused = transfer.Shipment(address, "feed1", None, {"../../escaped.png": b"x"})
+        results = {}
+        for name, shipment in (("lost", lost), ("refused", refused)):
+            future = client.submit(tuple, [done, shipment], pure=False)
+            future.result()
+            results[name] = dispatch._result_of(future, job)
+    assert str(results["lost"].status) == "unavailable", results["lost"].message
+    assert "could not be fetched" in results["lost"].message
+    assert str(results["refused"].status) == "failed"
+    assert "refused" in results["refused"].message
+    assert all(r.suite_run.harness_error for r in results.values())  # rerun next time
+    assert not list(tmp_path.rglob("escaped.png"))
+
+
+def test_a_job_s_environment_is_its_own_and_restored_after_even_on_several_threads(
+        monkeypatch):
+    monkeypatch.setenv("FIDELITY_TEST_OWN", "worker's")
+    monkeypatch.delenv("FIDELITY_TEST_SETTING", raising=False)
+    environment = _JobEnvironment()
+    sweeps = [{"FIDELITY_TEST_SETTING": "a", "FIDELITY_TEST_OWN": None},
+              {"FIDELITY_TEST_SETTING": None, "FIDELITY_TEST_OWN": "b"}]
+    seen: list[str] = []
+
+    def job(settings):
+        with environment.applied(settings):
+            for _ in range(20):
+                now = {k: os.environ.get(k) for k in settings}
+                if now != settings:
+                    seen.append(f"{settings} saw {now}")
+                time.sleep(0.001)
+
+    threads = [threading.Thread(target=job, args=(sweeps[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == []
+    assert os.environ.get("FIDELITY_TEST_OWN") == "worker's"
+    assert "FIDELITY_TEST_SETTING" not in os.environ
+
+
+@needs_shared
+def test_a_sweep_s_settings_do_not_stay_on_the_worker(fleet, tmp_path):
+    from distributed import Client
+
+    job = _job(_corpus(tmp_path / "corpus"), "onlyoffice", tmp_path)
+    sweep = SweepOnWorker("feed2", {"FIDELITY_SUITE_NETWORK": "host"})
+    with Client(fleet.address, timeout=30) as client:
+        result, _ = client.submit(run_remote, job, job.document.path.read_bytes(), None,
+                                  sweep, resources={"suite-onlyoffice": 1},
+                                  pure=False).result()
+        left = client.run(os.environ.get, "FIDELITY_SUITE_NETWORK")
+        tags = client.run(os.environ.get, "FIDELITY_SWEEP_TAG")
+        client.run(release_sweep, "feed2")
+    assert str(result.status) == "ok", result.message
+    assert set(left.values()) == {None}, left
+    assert set(tags.values()) == {None}, tags
+
+
+def test_the_end_of_one_sweep_leaves_another_sweep_s_files_and_suites_alone(fleet,
+                                                                            tmp_path):
+    from distributed import Client
+
+    def start_suite(sweep: str) -> int:  # on the worker: a process of that sweep's job
+        environment = dict(os.environ, FIDELITY_SWEEP_TAG=sweep)
+        return subprocess.Popen(["sleep", "300"], env=environment,
+                                start_new_session=True).pid
+
+    for sweep in ("feed3", "feed4"):
+        (tmp_path / sweep / "doc").mkdir(parents=True)
+        (tmp_path / sweep / "doc" / "output.pdf").write_bytes(b"x" * (transfer.INLINE_BYTES
+                                                                     + 1))
+    with Client(fleet.address, timeout=30) as client:
+        address = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
+                       if w["name"] == "lo")
+        [pid] = client.run(os.getpid, workers=[address]).values()
+        shipments, suites = {}, {}
+        for sweep in ("feed3", "feed4"):
+            shipments[sweep] = client.submit(transfer.pack, tmp_path / sweep, address, sweep,
+                                             workers=[address], pure=False).result()
+            suites[sweep] = client.submit(start_suite, sweep, workers=[address],
+                                          pure=False).result()
+        folder = {s: Path(tempfile.gettempdir()) / f"fidelity-{pid}-dask-{s}"
+                  for s in shipments}
+        client.run(release_sweep, "feed3", workers=[address])
+        assert not folder["feed3"].exists()
+        assert _gone(suites["feed3"])
+        # the other sweep's suite still runs and its renderings can still be fetched
+        assert not _gone(suites["feed4"], seconds=0.5)
+        transfer.unpack(shipments["feed4"], tmp_path / "fetched", client)
+        assert (tmp_path / "fetched" / "doc" / "output.pdf").stat().st_size \
+            == transfer.INLINE_BYTES + 1
+        client.run(release_sweep, "feed4", workers=[address])
+        assert not folder["feed4"].exists()
+        assert _gone(suites["feed4"])
+
+
+def _gone(pid: int, seconds: float = 5.0) -> bool:
+    """Whether the process has ended (or is a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] == "Z":
+                return True
+        except OSError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def test_references_wait_for_workers_as_long_as_asked(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    probe = next(p for p in sorted((REPO / "corpus" / "probes").iterdir())
+                 if p.suffix == ".docx")
+    shutil.copy(probe, corpus / probe.name)
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        start = time.monotonic()
+        done = fidelity("references", "--corpus", str(corpus), "--scheduler", cluster.address,
+                        "--worker-wait", "1")
+        took = time.monotonic() - start
+    finally:
+        cluster.close()
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "within 1 s" in done.stderr and took < 40, done.stderr
+    assert not list(corpus.glob("*.reference.pdf"))
+
+
+def test_a_profile_s_worker_wait_is_at_least_zero():
+    from harness.config import profile
+    from harness.errors import UsageError
+
+    with pytest.raises(UsageError, match="worker_wait_seconds must be between 0"):
+        profile("p", {"profiles": {"p": {"worker_wait_seconds": -1}}})
+    assert profile("p", {"profiles": {"p": {"worker_wait_seconds": 0}}})[1] == {
+        "worker_wait_seconds": 0}

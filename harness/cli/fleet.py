@@ -9,8 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from harness.cli.app import app
-from harness.errors import UsageError
-from harness.executors.fleet import advertise, fleet_of, serve
+from harness.executors.fleet import advertise, connect, fleet_of, serve
 
 
 @app.command()
@@ -35,13 +34,7 @@ def worker(
 
 def list_fleet(scheduler: str, as_json: bool) -> None:
     """`fidelity suites --scheduler`: which connected worker offers which suite."""
-    from distributed import Client
-
-    try:
-        client = Client(scheduler, timeout=30)
-    except OSError as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    with client:
+    with connect(scheduler) as client:
         fleet = fleet_of(client, scheduler)
     if as_json:
         print(json.dumps({"scheduler": scheduler, "workers": [

@@ -14,6 +14,8 @@ import platform
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -90,11 +92,36 @@ def advertise(wanted: list[str] | None, nthreads: int) -> Advertisement:
 
 
 _ADVERTISED: Advertisement | None = None
+# Set when this worker is told to stop: a job whose suite was killed on the way out asks to
+# be rescheduled rather than report the document as having crashed.
+_STOPPING = threading.Event()
+# How long a stopping worker waits for the scheduler to take its jobs back.
+RETIRE_SECONDS = 30.0
 
 
 def advertised() -> Advertisement | None:
     """Run on a worker (`client.run`): what it offers; None on a plain `dask worker`."""
     return _ADVERTISED
+
+
+def stopping() -> bool:
+    """On a worker: whether it was told to stop (its running jobs go to another worker)."""
+    return _STOPPING.is_set()
+
+
+def unreachable(scheduler: str, exc: BaseException) -> UsageError:
+    """The one-line error for a scheduler that cannot be reached, client or worker."""
+    return UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}")
+
+
+def connect(scheduler: str, timeout_seconds: float = 30):
+    """A Dask client of `scheduler`; one that cannot be reached is a usage error."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout_seconds)
+    except OSError as exc:  # TimeoutError included
+        raise unreachable(scheduler, exc) from None
 
 
 def serve(scheduler: str, offer: Advertisement, name: str | None,
@@ -121,21 +148,50 @@ async def _serve(scheduler: str, offer: Advertisement, name: str | None,
                     resources=offer.resources(), memory_limit=0,  # jobs bound their suites
                     death_timeout=connect_seconds, dashboard=False)
     loop = asyncio.get_running_loop()
+    leaving: list[asyncio.Future] = []
 
     def stop() -> None:
-        kill_active_groups()  # a running job's suite first, or closing waits for it
-        asyncio.ensure_future(worker.close(reason="fidelity worker stopped"))
+        if leaving:  # told twice: no more waiting for the scheduler
+            kill_active_groups()
+            return
+        _STOPPING.set()
+        leaving.append(asyncio.ensure_future(_leave(worker)))
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop)
+    _on_stop_signals(loop, stop)
     try:
         await worker
     except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        raise unreachable(scheduler, exc) from None
     print(f"fidelity worker {worker.name} at {worker.address}: offers "
           + ", ".join(f"{n} {s.version or ''}".strip() for n, s in offer.suites.items())
           + f" to {scheduler}", file=sys.stderr, flush=True)
     await worker.finished()
+
+
+async def _leave(worker) -> None:
+    """Leave the cluster without blaming a document: the scheduler is told first, so it
+    stops sending jobs here and gives the running and queued ones to another worker with
+    the suite (or holds them for one); only then are the suites still running here killed
+    (their jobs' results are no longer wanted; closing would wait for them) and the worker
+    closed. Jobs killed this way raise `Reschedule` too, should the scheduler not answer."""
+    try:
+        await asyncio.wait_for(worker.scheduler.retire_workers(
+            workers=[worker.address], close_workers=False, remove=True,
+            stimulus_id=f"fidelity-worker-stopped-{time.time()}"), RETIRE_SECONDS)
+    except Exception:  # the scheduler is gone or slow: closing hands the jobs back anyway
+        pass
+    kill_active_groups()
+    await worker.close(reason="fidelity worker stopped")
+
+
+def _on_stop_signals(loop: asyncio.AbstractEventLoop, stop) -> None:
+    """SIGINT and SIGTERM call `stop` on the event loop. Windows' event loops have no
+    signal handlers: there Python's own `signal.signal` hands the signal to the loop."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if sys.platform == "win32":
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop))
+        else:
+            loop.add_signal_handler(signum, stop)
 
 
 _WATCHDOG = """
