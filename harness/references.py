@@ -1,12 +1,15 @@
 """Microsoft renderings made for the documents of a corpus that lack one: each is rendered by
 Microsoft Office (``msoffice-live``) as an ordinary `show` job on an executor (the local pool,
 or a Dask cluster whose Windows worker has Office), and its PDF is written beside the document
-as ``<stem>.reference.pdf``, with the Office version as its Producer.
+as ``<stem>.reference.pdf``, with the application that exported it, and its version, as its
+Producer.
 
-A reference is never overwritten: documents that have one are left alone, and the new file is
-put in place with a hard link (or O_EXCL where links are not supported), which fails when a
-reference appeared meanwhile; that one is kept. Documents are found as a sweep finds them:
-what discovery refuses or skips is listed, never rendered.
+A reference is never overwritten, nor ever seen half-written: documents that have one are
+left alone, and the new file, written whole beside it under a temporary name, is put in
+place with a hard link, which fails when a reference appeared meanwhile (that one is kept).
+Where the file system has no hard links, it is renamed into place under a lock file, once
+no reference is there (see ``_rename_exclusive``). Documents are found as a sweep finds
+them: what discovery refuses or skips is listed, never rendered.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from multiprocessing import resource_tracker
 from pathlib import Path
 
 import renderers
@@ -24,18 +26,15 @@ from harness.corpus import Document
 from harness.corpus.discover import scan
 from harness.errors import NothingToDo, UsageError
 from harness.executors import Executor
-from harness.formats import family, reference_for
+from harness.formats import reference_for
 from harness.pdfinfo import pdf_page_count
 from harness.pipeline import Job
-from harness.processes.groups import SWEEP_VARIABLE, kill_tagged
+from harness.processes.groups import sweep_tagged
 from harness.processes.memory import DEFAULT_LIMIT_MB
 from harness.records import JobResult, Status, Task
-from renderers.base import Availability
 
 # Only Microsoft Office makes a reference: anything else would be compared with itself.
 MAKERS = ("msoffice-live",)
-APPLICATIONS = {"word": "Microsoft Word", "spreadsheet": "Microsoft Excel",
-                "presentation": "Microsoft PowerPoint"}
 # The job measures the rendering as a sweep would; nothing of that is kept here, so its page
 # images are drawn at the lowest resolution the rasteriser takes, to cost little.
 JOB_DPI = 20
@@ -97,18 +96,12 @@ def make_references(roots: list[Path], executor: Executor, suite: str = MAKERS[0
                 wanted.append(doc)
         if not wanted:  # nothing to render: Office is not needed, nor asked for
             return summary
-        available = _where_jobs_run(executor, suite, renderer.availability())
+        # As the executor's workers have it (a Dask fleet's Windows worker), or this machine.
+        available = executor.availability({suite: renderer.availability()})[suite]
         if not available.available:
             raise NothingToDo(f"{suite} is not available: {available.reason}")
     _render(wanted, executor, suite, timeout_seconds, summary)
     return summary
-
-
-def _where_jobs_run(executor: Executor, suite: str, here: Availability) -> Availability:
-    """The suite as the executor's workers have it (a Dask fleet's Windows worker), or as
-    this machine has it for an executor that runs jobs here."""
-    view = getattr(executor, "availability", None)
-    return view({suite: here})[suite] if view is not None else here
 
 
 def _render(documents: list[Document], executor: Executor, suite: str,
@@ -129,27 +122,17 @@ def _render(documents: list[Document], executor: Executor, suite: str,
             summary.failed.append(Made(name, result.message if result.status is Status.FAILED
                                        else f"{result.status}: {result.message}"))
             return
-        producer = f"{APPLICATIONS.get(family(doc.format) or '', 'Microsoft Office')} " \
-                   f"{result.suite_version or 'unknown version'}"
+        # The suite versions a PDF by the application that exported it: "Microsoft Word 16.0…"
+        producer = result.suite_version or "Microsoft Office, unknown version"
         state, why = install(artifacts / result.artifacts.pdf, reference_for(doc.path),
                              producer)
         {"written": summary.written, "had one": summary.had_one,
          "failed": summary.failed}[state].append(Made(name, why))
 
-    # As a sweep does: whatever a worker that died left running carries this tag and is
-    # killed at the end (the resource tracker is started first, so it is not tagged).
-    resource_tracker.ensure_running()
-    previous = os.environ.get(SWEEP_VARIABLE)
-    tag = f"references-{uuid.uuid4().hex[:12]}"
-    os.environ[SWEEP_VARIABLE] = tag
-    try:
-        executor.run(jobs, record)
+    try:  # as a sweep does: whatever a worker that died left running is killed at the end
+        with sweep_tagged(f"references-{uuid.uuid4().hex[:12]}"):
+            executor.run(jobs, record)
     finally:
-        kill_tagged(tag, SWEEP_VARIABLE)
-        if previous is None:
-            os.environ.pop(SWEEP_VARIABLE, None)
-        else:
-            os.environ[SWEEP_VARIABLE] = previous
         shutil.rmtree(scratch, ignore_errors=True)
     if unavailable and len(unavailable) == len(jobs):
         raise NothingToDo(f"{suite} is not available: {unavailable[0]}")
@@ -167,15 +150,19 @@ def install(rendered: Path, target: Path, producer: str) -> tuple[str, str]:
         written, written_problem = pdf_page_count(part)
         if written != pages:
             return "failed", f"the PDF did not survive setting its Producer: {written_problem}"
+        with part.open("r+b") as whole:  # on disk before its name is the reference's
+            os.fsync(whole.fileno())
         try:
             os.link(part, target)  # atomic, and never replaces an existing file
         except FileExistsError:
             return "had one", "a reference appeared while it was rendered; kept"
         except OSError:  # a file system without hard links
             try:
-                _copy_exclusive(part, target)
+                locked = _rename_exclusive(part, target)
             except FileExistsError:
                 return "had one", "a reference appeared while it was rendered; kept"
+            if locked is not None:
+                return "failed", locked
     except OSError as exc:
         return "failed", f"cannot write {target}: {exc.strerror or exc}"
     finally:
@@ -201,12 +188,25 @@ def _with_producer(source: Path, target: Path, producer: str) -> str:
         return f"; Producer not recorded: {type(exc).__name__}: {exc}"
 
 
-def _copy_exclusive(source: Path, target: Path) -> None:
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o644)
+def _rename_exclusive(part: Path, target: Path) -> str | None:
+    """The whole file `part` renamed to `target`, FileExistsError when one is there, or why
+    not when another `fidelity references` holds the lock (or left it behind): a
+    rename is atomic, so a crash leaves the reference absent or whole, never half-written.
+    A rename replaces on POSIX, so it is done only under a lock file (created with O_EXCL)
+    that every `fidelity references` takes, once no reference is there: only a writer that
+    is not this command, in the instant between that look and the rename, could be
+    replaced (on Windows, a rename never replaces)."""
+    lock = target.with_name(f".{target.name}.lock")
     try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as data:
-            shutil.copyfileobj(data, out)
-    except OSError:
-        target.unlink(missing_ok=True)
-        raise
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return (f"{lock} exists: another fidelity references is writing this reference, or "
+                "one that was stopped left it (remove it then)")
+    try:
+        if os.path.lexists(target):
+            raise FileExistsError(target)
+        os.rename(part, target)
+        return None
+    finally:
+        os.close(fd)
+        lock.unlink(missing_ok=True)

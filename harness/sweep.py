@@ -15,7 +15,6 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
-from multiprocessing import resource_tracker
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +39,7 @@ from harness.store import Run, Store, artifacts_root
 from renderers.base import Availability, RenderOutcome, Status, Task
 from renderers.msoffice import without_reference
 from harness.processes.memory import DEFAULT_LIMIT_MB
-from harness.processes.groups import SWEEP_VARIABLE, kill_tagged, network_containment
+from harness.processes.groups import network_containment, sweep_tagged
 
 ALL_TASKS = tuple(Task)
 
@@ -120,12 +119,6 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
             not in done]
     reused, jobs, keys = _from_cache(store, jobs, availability, settings, artifacts)
     state = "interrupted"
-    previous_tag = os.environ.get(SWEEP_VARIABLE)
-    # multiprocessing's resource tracker is the coordinator's, not a worker's: started before
-    # the tag, it is not killed with what a dead worker left behind (it was, and the sweep
-    # then failed at random with "resource_tracker: process died unexpectedly").
-    resource_tracker.ensure_running()
-    os.environ[SWEEP_VARIABLE] = run.id  # inherited by workers and every suite below them
     total = len(done) + len(immediate) + len(reused) + len(jobs)
     if done or reused:
         print("fidelity: " + (f"{len(done)} result(s) already stored in run {run.id}, "
@@ -144,19 +137,15 @@ def sweep(documents: list[Document], suites: list[str], store: Store,
     try:
         earlier = [r for r in store.results(run.id)
                    if (r.corpus, r.document, r.suite, r.task) in done] if done else []
-        with SweepProgress(total, progress_plain, already_done=len(done),
-                           earlier=earlier, to_run=len(jobs)) as progress:
+        with sweep_tagged(run.id), SweepProgress(total, progress_plain,
+                                                 already_done=len(done), earlier=earlier,
+                                                 to_run=len(jobs)) as progress:
             for result in immediate + reused:
                 record(result)
             if jobs:
                 executor.run(jobs, record)
         state = "complete"
     finally:
-        kill_tagged(run.id, SWEEP_VARIABLE)  # whatever a dead worker left running
-        if previous_tag is None:
-            os.environ.pop(SWEEP_VARIABLE, None)
-        else:
-            os.environ[SWEEP_VARIABLE] = previous_tag
         store.finish_run(run.id, now_iso(), state)
         shutil.rmtree(scratch, ignore_errors=True)
     return store.run(run.id)

@@ -7,8 +7,9 @@ sweep it is a suite like the others, compared with the reference when there is o
 
 One driver (``renderers.msoffice_driver``) per worker, in its own process group, keeps one
 instance of each application it needed across documents; it is restarted after a crash, a
-lost application, a timeout (its group is killed, and on Windows the Office processes COM
-started for it), and every ``RESTART_AFTER`` documents. Available where pywin32 imports on
+lost application, a timeout (its group is killed, and the Office processes COM started for
+it, which the driver names as soon as each starts), and every ``RESTART_AFTER`` documents.
+A PDF's ``suite_version`` names the application that exported it, with its version. Available where pywin32 imports on
 Windows with Office registered; elsewhere only when the COM stand-in of the tests
 (``tests/fakes/win32com``) declares itself, and its version then says so.
 """
@@ -23,13 +24,18 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+import psutil
+
 from harness.formats import WORD, extensions, family
-from harness.processes.groups import STDERR_LIMIT_CHARS, kill_tree, start_group
+from harness.processes.groups import (STDERR_LIMIT_CHARS, adopt, kill_adopted,
+                                      kill_process_tree, kill_tree, start_group)
 from renderers import register
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
+from renderers.msoffice_driver import APPLICATIONS
 from renderers.output import finish
 
 VIA = "Microsoft Office through COM"
@@ -38,13 +44,12 @@ STAND_IN = "COM stand-in"
 START_SECONDS = 60.0
 PROBE_SECONDS = 120.0
 RESTART_AFTER = 200  # documents per driver: Office's memory grows, as LibreOffice's does
-APPLICATION = {"word": "Microsoft Word", "spreadsheet": "Microsoft Excel",
-               "presentation": "Microsoft PowerPoint"}
+QUIT_SECONDS = 10.0  # for Office to end after a clean Quit, before it is killed
 
 
 def application_of(document: Path) -> str:
     """The Office application that opens the document: Word, Excel or PowerPoint."""
-    return APPLICATION[family(document.suffix) or WORD]
+    return APPLICATIONS[family(document.suffix) or WORD].name
 
 
 def _stand_in_declared() -> bool:
@@ -97,7 +102,7 @@ class MicrosoftOfficeLive(Renderer):
         if not answer.get("ok"):
             return Availability(False, reason=f"{NEEDS}: {answer.get('message')}")
         version = answer.get("version") or "unknown"
-        missing = [APPLICATION[f] for f in APPLICATION if f not in answer["registered"]]
+        missing = [a.name for f, a in APPLICATIONS.items() if f not in answer["registered"]]
         notes = [STAND_IN] if answer.get("stand_in") else []
         notes += [f"no {', '.join(missing)}"] if missing else []
         return Availability(True, version=version + (f" ({'; '.join(notes)})" if notes else ""),
@@ -152,13 +157,15 @@ class MicrosoftOfficeLive(Renderer):
                                  f"{f', exit code {code}' if code is not None else ''}); "
                                  "restarted for the next document", seconds, stderr=stderr,
                                  via=VIA)
-        return self._outcome(reply, app, target, seconds)
+        return self._outcome(reply, app, target, seconds, driver.stand_in)
 
-    def _outcome(self, reply: dict[str, Any], app: str, target: Path,
-                 seconds: float) -> RenderOutcome:
+    def _outcome(self, reply: dict[str, Any], app: str, target: Path, seconds: float,
+                 stand_in: bool) -> RenderOutcome:
         kind, said = reply["kind"], reply.get("message") or "no message"
-        if kind == "written":
-            return finish(app, target, "pdf", seconds, via=VIA)
+        if kind == "written":  # versioned by the application that exported it
+            version = f"{app} {reply.get('version') or 'unknown version'}" \
+                      + (f" ({STAND_IN})" if stand_in else "")
+            return replace(finish(app, target, "pdf", seconds, via=VIA), suite_version=version)
         if kind == "app_lost":
             self._end(quit_first=False)
             return RenderOutcome(Status.CRASHED, f"{app} stopped answering ({said}); "
@@ -191,7 +198,8 @@ class _Driver:
         self._tag: str | None = None
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=200)
-        self._office_pids: list[int] = []
+        self._office: list[psutil.Process] = []  # started by COM, outside the driver's tree
+        self.stand_in = False
 
     @property
     def running(self) -> bool:
@@ -221,6 +229,7 @@ class _Driver:
             return f"no answer in {timeout_seconds:g} s"
         if not ready.get("ready"):
             return ready.get("message") or ready.get("died") or "it exited"
+        self.stand_in = bool(ready.get("stand_in"))
         return None
 
     def ask(self, request: dict[str, Any], timeout_seconds: float) -> dict[str, Any] | None:
@@ -231,10 +240,7 @@ class _Driver:
             self._proc.stdin.flush()
         except OSError as exc:
             return {"died": f"its input is closed: {exc}"}
-        reply = self._wait(max(timeout_seconds, 0.0))
-        if reply is not None and reply.get("pids"):
-            self._office_pids = list(reply["pids"])
-        return reply
+        return self._wait(max(timeout_seconds, 0.0))
 
     def _wait(self, timeout_seconds: float) -> dict[str, Any] | None:
         try:
@@ -246,10 +252,22 @@ class _Driver:
         with pipe:
             for line in pipe:
                 try:
-                    self._replies.put(json.loads(line))
+                    message = json.loads(line)
                 except ValueError:
                     self._stderr.append(line.decode("utf-8", "replace"))  # stray output
+                    continue
+                if isinstance(message, dict) and "started" in message:
+                    self._remember(message["started"])
+                else:
+                    self._replies.put(message)
         self._replies.put({"died": "it exited"})
+
+    def _remember(self, pid: object) -> None:
+        """An Office process the driver started: killed with the driver, whatever it says,
+        or with this process if it stops first (a worker ended by its pool)."""
+        process = adopt(pid) if isinstance(pid, int) else None
+        if process is not None:
+            self._office.append(process)
 
     def _read_stderr(self, pipe: IO[bytes]) -> None:
         with pipe:
@@ -277,16 +295,16 @@ class _Driver:
                 quit_cleanly = proc.wait(timeout=30) == 0
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        if os.name == "nt":
-            subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)],
-                           capture_output=True, check=False)
-            # Started by COM, outside the driver's tree; after a clean quit they are gone
-            # and their numbers may be another process's by now.
-            for pid in [] if quit_cleanly else self._office_pids:
-                subprocess.run(["taskkill", "/F", "/PID", str(pid)], capture_output=True,
-                               check=False)
+        if os.name == "nt":  # no process groups: its tree, by process id
+            kill_process_tree(proc.pid)
         else:
             kill_tree(proc.pid, self._tag)
+        # Office's processes, started by COM outside the driver's tree: given a moment to
+        # end after a clean Quit, else killed (psutil spares a number reused since).
+        office, self._office = self._office, []
+        if quit_cleanly:
+            psutil.wait_procs(office, timeout=QUIT_SECONDS)
+        kill_adopted(office)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pypdfium2 as pdfium
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
@@ -51,6 +52,25 @@ def _none_left(log: Path) -> bool:
     while _drivers_left(log) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not _drivers_left(log)
+
+
+def _applications(log: Path) -> list[int]:
+    """The processes standing for the Office applications started (see the stand-in)."""
+    return [c["arguments"]["pid"] for c in _calls(log) if c["call"] == "DispatchEx"]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _gone(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 5
+    while any(map(_running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(map(_running, pids))
 
 
 @pytest.fixture
@@ -101,6 +121,9 @@ def test_a_document_is_exported_read_only_and_closed_without_saving(office, log,
     outcome = office.show(source, tmp_path / "job", 60)
     assert outcome.status is Status.OK, (outcome.message, outcome.stderr)
     assert outcome.via == "Microsoft Office through COM"
+    application = {"docx": "Word", "xlsx": "Excel", "pptx": "PowerPoint"}[name[-4:]]
+    # versioned by the application that exported it, as the PDF's Producer will say
+    assert outcome.suite_version == f"Microsoft {application} 16.0.0.0 (COM stand-in)"
     assert len(pdfium.PdfDocument(str(outcome.output_path))) == outcome.pages == 1
     assert source.read_bytes() == before
     calls = _calls(log)
@@ -127,6 +150,7 @@ def test_one_instance_per_application_serves_every_document_until_closed(office,
     assert names.count("DispatchEx") == 1 and names.count("Documents.Open") == 3
     assert names[-1] == "Quit"  # asked to quit, with SaveChanges=0 (the stand-in checks)
     assert office.process_groups() == frozenset() and _none_left(log)
+    assert _gone(_applications(log))
 
 
 @pytest.mark.parametrize("name", SOURCES)
@@ -167,11 +191,15 @@ def test_a_file_that_needs_repair_fails_and_is_never_repaired(office, log, tmp_p
 
 def test_a_hung_office_is_killed_and_the_next_document_gets_a_new_one(office, log, tmp_path,
                                                                       monkeypatch):
+    """Office, which COM starts outside the driver's process group and environment, is
+    killed by the process id the driver gave as soon as it started it."""
     monkeypatch.setenv("FAKE_OFFICE_HANG", "1")
     start = time.monotonic()
     outcome = office.show(_copy(tmp_path, "word-features.docx"), tmp_path / "hung", 3)
     assert outcome.status is Status.TIMED_OUT, outcome.message
     assert time.monotonic() - start < 15 and _none_left(log)
+    hung = _applications(log)
+    assert len(hung) == 1 and _gone(hung)
     monkeypatch.delenv("FAKE_OFFICE_HANG")
     outcome = office.show(_copy(tmp_path, "word-features.docx"), tmp_path / "after", 60)
     assert outcome.status is Status.OK, outcome.message
@@ -194,7 +222,7 @@ def test_a_driver_that_dies_is_a_crash_with_its_exit_code_and_is_restarted(offic
     outcome = office.show(_copy(tmp_path, "deck-features.pptx"), tmp_path / "died", 60)
     assert outcome.status is Status.CRASHED, outcome.message
     assert "the Office driver died" in outcome.message and "exit code 3" in outcome.message
-    assert _none_left(log)
+    assert _none_left(log) and _gone(_applications(log))  # its PowerPoint, orphaned, too
     monkeypatch.delenv("FAKE_OFFICE_EXIT")
     outcome = office.show(_copy(tmp_path, "deck-features.pptx"), tmp_path / "after", 60)
     assert outcome.status is Status.OK, outcome.message
@@ -226,3 +254,31 @@ def test_the_stand_in_refuses_a_document_opened_with_macros_allowed(tmp_path):
                               [str(REPO), str(FAKES)])))
     assert done.returncode != 0
     assert "StandInViolation" in done.stderr and "AutomationSecurity" in done.stderr
+
+
+def test_without_process_groups_or_proc_as_on_windows_jobs_are_still_watched_and_killed(
+        tmp_path, monkeypatch):
+    """Windows simulated (no os.getpgid nor os.killpg, no /proc to read tags in): the memory
+    watch and the kills fall back on process trees by number instead of raising, which
+    made every job come back crashed. The Windows path itself is not run here."""
+    from harness.processes import groups, memory
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    before = subprocess.Popen(sleeper)  # running before the job: not the job's
+    monkeypatch.delattr(os, "getpgid")
+    monkeypatch.delattr(os, "killpg")
+    monkeypatch.setattr(groups, "PROC", tmp_path / "no-proc")
+    try:
+        assert groups.kill_tagged("any", groups.SWEEP_VARIABLE) == 0
+        with memory.JobMemory(limit_mb=1) as watch:
+            during = subprocess.Popen(sleeper)  # the job's, and over a 1 MiB bound
+            during.wait(timeout=10)
+        assert watch.use.over_limit and "over the per-job bound" in watch.use.over_limit
+        assert before.poll() is None  # neither followed nor killed
+        groups._kill_group(before.pid)  # a group's leader: its tree, by number
+        assert before.wait(timeout=10) != 0
+    finally:
+        for process in (before, locals().get("during")):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()

@@ -4,6 +4,9 @@ Office suites fork helpers (oosplash -> soffice.bin); killing only the direct ch
 leave the real worker running, so the whole group is killed. A helper that leaves the group
 (setsid, as daemonising launchers do) still inherits the environment, so every process
 started here carries a tag variable, and processes carrying it are killed with the group.
+
+On Windows (msoffice-live's workers) there are neither process groups nor a ``/proc`` to
+find tags in: a process is killed with its tree, by process id, and tags find nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import IO
+
+import psutil
 
 from harness.processes.memory import PeakWatch
 
@@ -40,6 +48,11 @@ HARNESS_VARIABLES = (NETWORK_VARIABLE,)
 # Process groups started by this process and still running, with their tags: killed if this
 # process is told to stop, so a suite never outlives the worker that started it.
 _ACTIVE_GROUPS: dict[int, str] = {}
+# Processes a suite had started outside this one's tree (Office, which COM starts): neither
+# a group nor a tag reaches them, so they are killed by number with the groups above.
+_ADOPTED: list[psutil.Process] = []
+# Where the environments of processes are read, to find tags; absent on Windows.
+PROC = Path("/proc")
 
 
 @dataclass(frozen=True)
@@ -52,18 +65,59 @@ class ProcessResult:
 
 
 def _kill_group(pgid: int) -> None:
+    if not hasattr(os, "killpg"):  # Windows: the leader's tree instead
+        kill_process_tree(pgid)
+        return
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
 
+def kill_process_tree(process: int | psutil.Process) -> None:
+    """Kill a process and its descendants by process id: on Windows, which has no process
+    groups, and for Office, which COM starts outside ours. A ``psutil.Process`` taken when
+    it started is checked to be that one still, so a number reused since is spared."""
+    try:
+        process = process if isinstance(process, psutil.Process) else psutil.Process(process)
+        tree = [*process.children(recursive=True), process]
+    except psutil.Error:
+        return  # gone already
+    for member in tree:
+        try:
+            member.kill()
+        except psutil.Error:
+            continue
+
+
+def adopt(pid: int) -> psutil.Process | None:
+    """A process started for a suite outside this one's tree, killed with this process's
+    groups if it is still running when this process stops; None when it is gone already."""
+    try:
+        process = psutil.Process(pid)
+    except psutil.Error:
+        return None
+    _ADOPTED.append(process)
+    return process
+
+
+def kill_adopted(processes: list[psutil.Process]) -> None:
+    """Kill adopted processes (each with its tree) and forget them."""
+    for process in processes:
+        kill_process_tree(process)
+        if process in _ADOPTED:
+            _ADOPTED.remove(process)
+
+
 def kill_tagged(tag: str, variable: str = TAG_VARIABLE, spare: frozenset[int] = frozenset(),
                 ) -> int:
-    """Kill every process whose environment carries the tag, wherever its group is."""
+    """Kill every process whose environment carries the tag, wherever its group is (none
+    where there is no ``/proc`` to read environments in: Windows)."""
+    if not PROC.is_dir():
+        return 0
     needle = f"{variable}={tag}".encode()
     killed = 0
-    for entry in Path("/proc").iterdir():
+    for entry in PROC.iterdir():
         if not entry.name.isdigit() or int(entry.name) in spare or int(entry.name) == os.getpid():
             continue
         try:
@@ -86,12 +140,36 @@ def kill_active_groups() -> None:
     for pgid, tag in list(_ACTIVE_GROUPS.items()):
         kill_tree(pgid, tag)
     _ACTIVE_GROUPS.clear()
+    kill_adopted(list(_ADOPTED))
     worker = os.environ.get(WORKER_VARIABLE)
     if worker:
         kill_tagged(worker, WORKER_VARIABLE)
 
 
 atexit.register(kill_active_groups)
+
+
+@contextmanager
+def sweep_tagged(tag: str) -> Iterator[None]:
+    """Inside, every process started (workers, and every suite below them) carries the
+    sweep's tag; at the end, whatever still carries it (what a worker that died left running:
+    a persistent listener has no parent to follow) is killed and the tag is taken back."""
+    # multiprocessing's resource tracker is the coordinator's, not a worker's: started before
+    # the tag, it is not killed with what a dead worker left behind (it was, and the sweep
+    # then failed at random with "resource_tracker: process died unexpectedly"). Windows
+    # has none.
+    if os.name != "nt":
+        resource_tracker.ensure_running()
+    previous = os.environ.get(SWEEP_VARIABLE)
+    os.environ[SWEEP_VARIABLE] = tag
+    try:
+        yield
+    finally:
+        kill_tagged(tag, SWEEP_VARIABLE)
+        if previous is None:
+            os.environ.pop(SWEEP_VARIABLE, None)
+        else:
+            os.environ[SWEEP_VARIABLE] = previous
 
 
 @functools.lru_cache(maxsize=1)

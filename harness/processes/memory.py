@@ -10,6 +10,10 @@ enforced by the same watch: a suite process whose resident memory passes it has 
 process group killed, and the job ends ``crashed`` with the reason. It is the resident
 set, not the address space, that is bounded: suites built on V8 or Chromium reserve far
 more address space than they use.
+
+On Windows (msoffice-live's workers), with neither ``/proc`` nor process groups, no peak is
+read, only processes started during the job are followed, and a process over the bound is
+killed with its tree by process id.
 """
 
 from __future__ import annotations
@@ -137,6 +141,8 @@ class JobMemory:
     def _mine(self, child: psutil.Process, owned: frozenset[int]) -> bool:
         if child.pid not in self._before:  # started during this job
             return True
+        if not hasattr(os, "getpgid"):  # Windows: no groups to own
+            return False
         try:
             return os.getpgid(child.pid) in owned
         except OSError:
@@ -158,6 +164,14 @@ class JobMemory:
 
 def _kill(pid: int) -> None:
     """Its whole group, as a timeout would; never the harness's own group."""
+    if not hasattr(os, "getpgid"):  # Windows: its tree, by process id
+        try:
+            process = psutil.Process(pid)
+            for member in [*process.children(recursive=True), process]:
+                member.kill()
+        except psutil.Error:
+            pass
+        return
     try:
         group = os.getpgid(pid)
         if group == os.getpgid(0):

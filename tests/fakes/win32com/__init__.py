@@ -31,6 +31,11 @@ bad CRC) needs repair; bytes that are no container of the format are corrupt (Wo
 5792 "The file appears to be corrupted.", Excel's "file format or file extension is not
 valid", PowerPoint's "could not open the file"). Anything else gives a real one-page PDF.
 
+Each running application is a real process, started as COM starts Office (its own session,
+none of the driver's environment) and named as Office's executable (``WINWORD.EXE``...), so
+that only its process id, which the driver finds as it finds Office's, can end it; ``Quit``
+and a crash end it, a hang leaves it running. The ``DispatchEx`` line of the log gives it.
+
 For tests: ``FAKE_OFFICE_HANG`` makes Open never return (Office waiting on a dialog);
 ``FAKE_OFFICE_CRASH`` makes the application die at Open (RPC_S_SERVER_UNAVAILABLE);
 ``FAKE_OFFICE_EXIT`` ends the driver's process with that code at Open;
