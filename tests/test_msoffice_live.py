@@ -282,3 +282,27 @@ def test_without_process_groups_or_proc_as_on_windows_jobs_are_still_watched_and
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_a_rule_broken_on_close_or_quit_is_never_swallowed_but_a_lost_office_is():
+    """Close and Quit ignore what a gone Office raises, but not the stand-in's
+    StandInViolation (an AssertionError): a harness bug there must fail the test."""
+    from renderers.msoffice_driver import Office, _close
+
+    class Document:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def Close(self, **arguments):  # noqa: N802 - Office's name
+            raise self.error
+
+        Quit = Close  # noqa: N815
+
+    _close(Document(RuntimeError("The RPC server is unavailable.")), "word")
+    with pytest.raises(AssertionError, match="rule"):
+        _close(Document(AssertionError("a rule of the stand-in")), "spreadsheet")
+    office = Office(None, None, None)
+    office.apps = {"word": Document(RuntimeError("gone")),
+                   "spreadsheet": Document(AssertionError("a rule of the stand-in"))}
+    with pytest.raises(AssertionError, match="rule"):
+        office.quit()
