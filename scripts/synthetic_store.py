@@ -33,7 +33,7 @@ from harness import PIPELINE_VERSION, __version__  # noqa: E402
 from harness.corpus.discover import Document, document_key  # noqa: E402
 from harness.corpus.properties import DocumentProperties  # noqa: E402
 from harness.records import (Artifacts, JobResult, SaveMeasures, ShowMeasures,  # noqa: E402
-                             Status, SuiteRun, Task)
+                             Status, SuiteRun)
 from harness.store import Run, Store, artifacts_root  # noqa: E402
 
 CORPUS = "synthetic"

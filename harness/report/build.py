@@ -24,7 +24,6 @@ from harness.report.agreement import write_json as write_agreement
 from harness.config import load_settings
 from harness.history import history, trends
 from harness.history.compare import RunCache
-from harness.history.grades import FAILED
 from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distribution,
                                      failures, feature_matrix, malformed_documents, matrix,
                                      robustness, row_label, set_apart, shown_labels, worst)
