@@ -2,7 +2,7 @@
 # (LibreOffice, OnlyOffice Desktop Editors, WPS Office), AbiWord, Gnumeric and the desktop's
 # fonts, as a development shell (`nix develop`) and an app (`nix run .#sweep`).
 #
-# Checked here for syntax only (`nix-instantiate --parse`, tests/test_packaging.py): this
+# Checked here for syntax only (`nix-instantiate --parse`, tests/test_packaging_nix.py): this
 # machine has no nixpkgs to evaluate it against. docs/nixos.md says how to use it.
 {
   description = "The fidelity harness with the suites and fonts of a Bureautix desktop";
@@ -28,7 +28,7 @@
       python = pkgs.libreoffice.unwrapped.python or pkgs.python3;
 
       # pyproject.toml's dependencies by their nixpkgs names (all of them are in nixpkgs;
-      # tests/test_packaging.py checks this list against pyproject.toml).
+      # tests/test_packaging_nix.py checks this list against pyproject.toml).
       runtimeDeps = ps: with ps; [
         typer rich jinja2 rapidfuzz pypdfium2 python-docx openpyxl python-pptx pillow
         pdf2image numpy scikit-image defusedxml lxml olefile pyjwt tomli-w license-expression

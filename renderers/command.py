@@ -43,6 +43,26 @@ def package_version(installed_at: str, declared_variable: str, nix_name: str,
     return nix.group(1) if nix else _deb_version(deb_name)
 
 
+# A store path's folder: <32-character hash>-<name>-<version>, the version starting at the
+# first dash followed by a digit (as Nix's builtins.parseDrvName reads it).
+_STORE_FOLDER = re.compile(r"^[0-9a-df-np-sv-z]{32}-.+?(?:-(\d.*))?$")
+
+
+def newest_first(paths: list[str]) -> list[str]:
+    """Paths found in /nix/store, the newest version of the package first: sorting their
+    text would sort by hash, which says nothing of age. Numbers in versions compare as
+    numbers (11.1 after 9.2); a path without a version comes last."""
+    def version(path: str) -> tuple[tuple[int, int, str], ...]:
+        for part in Path(path).parts:
+            named = _STORE_FOLDER.match(part)
+            if named:
+                return tuple((1, int(piece), "") if piece.isdigit() else (0, 0, piece)
+                             for piece in re.findall(r"\d+|[A-Za-z]+", named.group(1) or ""))
+        return ()
+
+    return sorted(paths, key=lambda path: (version(path), path), reverse=True)
+
+
 @lru_cache(maxsize=16)
 def _deb_version(deb_name: str) -> str | None:
     try:

@@ -18,7 +18,7 @@ from harness.formats import extensions
 from renderers import register
 from harness.formats import target_extension
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
-from renderers.command import package_version
+from renderers.command import newest_first, package_version
 from renderers.output import ExitMeaning, classify
 from harness.processes.groups import run_in_group
 
@@ -26,7 +26,7 @@ _CANDIDATES = ("/opt/onlyoffice/desktopeditors/converter/x2t",
                "/run/current-system/sw/share/desktopeditors/converter/x2t",
                "/nix/store/*/share/desktopeditors/converter/x2t")
 # The patterns above and the font folders below are looked for under this root: "/", or a
-# fake tree in the tests (tests/test_packaging.py).
+# fake tree in the tests (tests/test_packaging_nix.py).
 ROOT = "/"
 # NixOS keeps no /usr/share/fonts: its fonts are in /run/current-system/sw/share/X11/fonts
 # (with fonts.fontDir.enable), or in a folder the flake names in ONLYOFFICE_FONT_DIR.
@@ -67,7 +67,7 @@ def find_x2t() -> str | None:
     if override:
         return override if os.access(override, os.X_OK) else None
     for pattern in _CANDIDATES:
-        for found in sorted(glob.glob(os.path.join(ROOT, pattern.lstrip("/"))), reverse=True):
+        for found in newest_first(glob.glob(os.path.join(ROOT, pattern.lstrip("/")))):
             if os.access(found, os.X_OK):
                 return found
     return None

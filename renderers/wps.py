@@ -20,14 +20,14 @@ from harness.formats import WORD, extensions
 from renderers import register
 from harness.formats import family, target_extension
 from renderers.base import Availability, Renderer, RenderOutcome, Status, Task
-from renderers.command import package_version
+from renderers.command import newest_first, package_version
 from renderers.output import ExitMeaning, classify
 from harness.processes.groups import run_in_group
 
 DEFAULT_HOME = "/opt/kingsoft/wps-office"
 # nixpkgs' wpsoffice keeps the .deb's tree under its store path, and a NixOS profile links
 # no /opt: a system-wide install is found there. Both are looked for under ROOT ("/", or a
-# fake tree in tests/test_packaging.py).
+# fake tree in tests/test_packaging_nix.py).
 NIX_HOMES = "/nix/store/*-wpsoffice*/opt/kingsoft/wps-office"
 ROOT = "/"
 # Office.conf keys: the EULA dialog would block a hidden instance forever, and the
@@ -52,7 +52,7 @@ def wps_home() -> Path:
     default = Path(ROOT, DEFAULT_HOME.lstrip("/"))
     if (default / "office6").is_dir():
         return default
-    found = sorted(glob.glob(os.path.join(ROOT, NIX_HOMES.lstrip("/"), "office6")), reverse=True)
+    found = newest_first(glob.glob(os.path.join(ROOT, NIX_HOMES.lstrip("/"), "office6")))
     return Path(found[0]).parent if found else default
 
 
