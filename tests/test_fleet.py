@@ -520,3 +520,76 @@ def test_a_profile_s_worker_wait_is_at_least_zero():
         profile("p", {"profiles": {"p": {"worker_wait_seconds": -1}}})
     assert profile("p", {"profiles": {"p": {"worker_wait_seconds": 0}}})[1] == {
         "worker_wait_seconds": 0}
+
+
+def _sweep(cluster: Cluster, corpus: Path, out: Path, wait: str, *suites: str):
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--corpus", str(corpus),
+         *(a for s in suites for a in ("--suite", s)), "--task", "show", "--out", str(out),
+         "--scheduler", cluster.address, "--worker-wait", wait, "--no-report"], cwd=REPO,
+        env=dict(os.environ, CI=""), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+
+
+def _until_running(needle: str, seconds: float = 40) -> None:
+    deadline = time.monotonic() + seconds
+    while not _running(needle) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running(needle), f"{needle} never started"
+
+
+@needs_shared
+def test_losing_the_scheduler_ends_the_sweep_with_every_job_classified(tmp_path):
+    x2t = install_x2t(tmp_path / "oo")
+    corpus = _corpus(tmp_path / "corpus")
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        cluster.worker("stuck", {"ONLYOFFICE_X2T": str(x2t), "FAKE_X2T_EXIT": "hang"},
+                       "--suite", "onlyoffice")
+        cluster.wait_for({"stuck"})
+        sweep = _sweep(cluster, corpus, tmp_path / "out", "30", "onlyoffice")
+        _until_running(str(x2t))
+        start = time.monotonic()
+        cluster.processes["scheduler"].kill()  # mid-job, mid-sweep
+        _, stderr = sweep.communicate(timeout=60)
+        took = time.monotonic() - start
+    finally:
+        if "sweep" in locals() and sweep.poll() is None:
+            sweep.kill()
+        cluster.close()
+    assert sweep.returncode == 0, stderr[-2000:]  # not 70, the harness's own failure
+    assert took < 30, took  # neither the worker wait nor a reconnection is waited for
+    assert "Traceback" not in stderr, stderr[-2000:]
+    [warning] = [line for line in stderr.splitlines() if "lost the Dask scheduler" in line]
+    assert warning.startswith("warning: ") and "run again next time" in warning
+    results = _results(tmp_path / "out")
+    assert len(results) == len(DOCUMENTS)
+    assert {str(r.status) for r in results} == {"unavailable"}
+    assert all("lost the Dask scheduler" in r.message for r in results)
+    assert all(r.suite_run.harness_error for r in results)  # not cached: run again next time
+
+
+@needs_shared
+def test_a_worker_stopped_politely_hands_its_running_job_to_another(tmp_path):
+    x2t = install_x2t(tmp_path / "oo")
+    corpus = _corpus(tmp_path / "corpus")
+    cluster = Cluster(tmp_path / "cluster")
+    try:
+        stopped = cluster.worker("stuck", {"ONLYOFFICE_X2T": str(x2t),
+                                           "FAKE_X2T_EXIT": "hang"}, "--suite", "onlyoffice")
+        cluster.wait_for({"stuck"})
+        sweep = _sweep(cluster, corpus, tmp_path / "out", "30", "onlyoffice")
+        _until_running(str(x2t))
+        cluster.worker("healthy", {"ONLYOFFICE_X2T": str(x2t)}, "--suite", "onlyoffice")
+        cluster.wait_for({"stuck", "healthy"})
+        stopped.send_signal(signal.SIGTERM)  # as systemd or Ctrl-C would: mid-job
+        assert stopped.wait(timeout=45) == 0, cluster.log("stuck")[-2000:]
+        _, stderr = sweep.communicate(timeout=60)
+        assert sweep.returncode == 0, stderr[-2000:]
+    finally:
+        if "sweep" in locals() and sweep.poll() is None:
+            sweep.kill()
+        cluster.close()
+    results = _results(tmp_path / "out")
+    assert len(results) == len(DOCUMENTS)
+    assert {str(r.status) for r in results} == {"ok"}, [r.message for r in results]

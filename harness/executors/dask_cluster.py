@@ -24,6 +24,7 @@ the end of one sweep releases that sweep's suites and files, never another's.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -90,7 +91,9 @@ class DaskExecutor(Executor):
         return fleet.availability(here, self.worker_wait_seconds)
 
     def run(self, jobs: list[Job], record: Record) -> None:
-        with self._client() as client:
+        client = self._client()
+        dispatch = None
+        try:
             fleet, _ = wait_for_fleet(client, self.scheduler, sorted({j.suite for j in jobs}),
                                       self.worker_wait_seconds)
             routed = fleet.routed if self.routed is None else self.routed
@@ -104,6 +107,17 @@ class DaskExecutor(Executor):
                         client.run(release_sweep, dispatch.sweep.tag, on_error="ignore")
                     except Exception:  # a worker gone already has nothing left to release
                         pass
+        finally:
+            if dispatch is not None and dispatch.lost is not None:
+                # Dask logs its cancelled reconnection as an error with a traceback; the
+                # sweep already said, in one line, that the scheduler was lost
+                logging.disable(logging.ERROR)
+                try:
+                    client.close()
+                finally:
+                    logging.disable(logging.NOTSET)
+            else:
+                client.close()
 
 
 def _fleet_warnings(fleet: Fleet) -> list[str]:
