@@ -7,6 +7,7 @@ import importlib.util
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -97,6 +98,9 @@ def test_a_large_run_lists_documents_a_page_at_a_time_and_every_link_resolves(
     assert set(listed) == {d["key"] for d in documents} and set(listed.values()) == {1}
     pages = {p.stem for p in (out / "documents").glob("*.html")} - {p.stem for p in lists}
     assert 0 < len(pages) < DOCUMENTS, "only documents with something to show have a page"
+    linked = re.findall(r'<a class="doc" href="([^"]+)\.html"', "".join(p.read_text()
+                                                                       for p in lists))
+    assert {Path(h).name for h in linked} == pages, "a row links to a page only if it exists"
     # every document with page images kept has its page
     with_images = {d["key"] for d in documents
                    if (out / "pages" / d["key"]).is_dir()}
