@@ -5,6 +5,7 @@ standing for each running application. Word, Excel and PowerPoint are in ``_word
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -92,13 +93,16 @@ def trouble(path: Path) -> str | None:
 
 def _application_process(image: str) -> subprocess.Popen:
     """Started as COM starts Office: outside the driver's session and environment, so that
-    neither its process group nor its tag reaches it; only its process id does."""
+    neither its process group nor its tag reaches it; only its process id does. Unlike
+    Office, it ends with the Python that started it when that one exits by itself (a script
+    that broke a rule leaves nothing behind); killed, or ended with os._exit, it does not."""
     process = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", APPLICATION_PROCESS, image,
          str(APPLICATION_PROCESS_SECONDS)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, env={"PATH": os.defpath}, start_new_session=True)
     with process.stdout:
         process.stdout.readline()  # named by now
+    atexit.register(process.kill)
     return process
 
 
