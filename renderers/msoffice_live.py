@@ -89,7 +89,16 @@ class MicrosoftOfficeLive(Renderer):
             done = subprocess.run([sys.executable, "-m", "renderers.msoffice_driver", "probe"],
                                   capture_output=True, text=True, timeout=PROBE_SECONDS,
                                   stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:  # the probe is killed; its Office too
+            said = exc.stdout or b""  # bytes, whatever text=True says, except on Windows
+            said = said.decode("utf-8", "replace") if isinstance(said, bytes) else said
+            for line in said.splitlines():
+                try:
+                    started = json.loads(line).get("started")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(started, int):
+                    kill_process_tree(started)
             return Availability(False, reason=f"Office did not answer within "
                                 f"{PROBE_SECONDS:g} s when asked its version")
         try:

@@ -205,6 +205,18 @@ def test_a_hung_office_is_killed_and_the_next_document_gets_a_new_one(office, lo
     assert outcome.status is Status.OK, outcome.message
 
 
+def test_an_office_that_hangs_when_asked_its_version_is_unavailable_and_killed(
+        tmp_path, monkeypatch, log):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(FAKES)]))
+    monkeypatch.setenv("FAKE_OFFICE_LOG", str(log))
+    monkeypatch.setenv("FAKE_OFFICE_HANG", "start")
+    monkeypatch.setattr("renderers.msoffice_live.PROBE_SECONDS", 4.0)
+    availability = renderers.get("msoffice-live", tmp_path / "scratch").availability()
+    assert not availability.available and "did not answer within 4 s" in availability.reason
+    started = _applications(log)
+    assert len(started) == 1 and _gone(started)
+
+
 def test_an_office_that_dies_is_a_crash_and_is_restarted(office, log, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_OFFICE_CRASH", "1")
     outcome = office.show(_copy(tmp_path, "sheet-features.xlsx"), tmp_path / "died", 60)

@@ -34,9 +34,11 @@ valid", PowerPoint's "could not open the file"). Anything else gives a real one-
 Each running application is a real process, started as COM starts Office (its own session,
 none of the driver's environment) and named as Office's executable (``WINWORD.EXE``...), so
 that only its process id, which the driver finds as it finds Office's, can end it; ``Quit``
-and a crash end it, a hang leaves it running. The ``DispatchEx`` line of the log gives it.
+and a crash end it, a hang leaves it running (it also ends with the Python that started it
+when that one exits by itself, not when it is killed). The ``DispatchEx`` line of the log gives it.
 
-For tests: ``FAKE_OFFICE_HANG`` makes Open never return (Office waiting on a dialog);
+For tests: ``FAKE_OFFICE_HANG`` makes Open never return (Office waiting on a dialog), or,
+set to ``start``, the application's first setting (a first-run dialog);
 ``FAKE_OFFICE_CRASH`` makes the application die at Open (RPC_S_SERVER_UNAVAILABLE);
 ``FAKE_OFFICE_EXIT`` ends the driver's process with that code at Open;
 ``FAKE_OFFICE_MISSING`` unregisters ProgIDs; ``FAKE_OFFICE_LOG`` names a file where every

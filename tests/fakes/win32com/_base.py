@@ -126,6 +126,8 @@ class _Application:
 
     def __setattr__(self, key: str, value: Any) -> None:
         self._alive_or_raise()
+        if os.environ.get("FAKE_OFFICE_HANG") == "start":
+            time.sleep(3600)  # a first-run dialog, before any document
         _log(self.name, f"set {key}", value=value)
         self._settings[key] = value
 
