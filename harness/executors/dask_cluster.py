@@ -162,13 +162,13 @@ class _Dispatch:
                     wait(futures, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     pass
-                except CancelledError as exc:  # all of them, when Dask loses the scheduler
-                    if self._scheduler_lost(exc):
+                except CancelledError:  # all of them, when Dask loses the scheduler
+                    if self._scheduler_lost():
                         return
             else:
                 time.sleep(POLL_SECONDS)
             for key, (future, job) in list(self.in_flight.items()):
-                if future.cancelled() and self._scheduler_lost(None):
+                if future.cancelled() and self._scheduler_lost():
                     return
                 if future.done():
                     del self.in_flight[key]
@@ -178,15 +178,14 @@ class _Dispatch:
                 last_look = time.monotonic()
                 self._look_at_fleet()
 
-    def _scheduler_lost(self, exc: BaseException | None) -> bool:
+    def _scheduler_lost(self) -> bool:
         """When the client lost its scheduler (Dask then cancels every future, and the jobs'
         work is gone with it): the jobs in flight and those not sent are classified as a
         harness matter (not cached, run again next time), one line says so, and the sweep
         ends. A future cancelled while the client is still connected is not that."""
         if self.client.status == "running":
             return False
-        self.lost = (f"lost the Dask scheduler at {self.scheduler} mid-sweep"
-                     + (f" ({str(exc).splitlines()[0][:120]})" if exc and str(exc) else ""))
+        self.lost = f"lost the Dask scheduler at {self.scheduler} mid-sweep"
         unrun = [job for _, job in self.in_flight.values()]
         self.in_flight.clear()
         for queue in self.pending.values():
