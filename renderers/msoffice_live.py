@@ -9,9 +9,10 @@ One driver (``renderers.msoffice_driver``) per worker, in its own process group,
 instance of each application it needed across documents; it is restarted after a crash, a
 lost application, a timeout (its group is killed, and the Office processes COM started for
 it, which the driver names as soon as each starts), and every ``RESTART_AFTER`` documents.
-A PDF's ``suite_version`` names the application that exported it, with its version. Available where pywin32 imports on
-Windows with Office registered; elsewhere only when the COM stand-in of the tests
-(``tests/fakes/win32com``) declares itself, and its version then says so.
+A PDF's ``suite_version`` names the application that exported it, with its version.
+Available where pywin32 imports on Windows with Office registered; elsewhere only when the
+COM stand-in of the tests (``tests/fakes/win32com``) declares itself, and its version then
+says so.
 """
 
 from __future__ import annotations
@@ -64,6 +65,19 @@ def _stand_in_declared() -> bool:
     return done.returncode == 0
 
 
+def _kill_started(said: str | bytes | None) -> None:
+    """Kill the applications a driver said it started (``{"started": PID}`` lines)."""
+    said = said or b""  # a timeout's partial output is bytes whatever text=True says
+    for line in (said.decode("utf-8", "replace") if isinstance(said, bytes)
+                 else said).splitlines():
+        try:
+            started = json.loads(line).get("started")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(started, int):
+            kill_process_tree(started)
+
+
 @register
 class MicrosoftOfficeLive(Renderer):
     name = "msoffice-live"
@@ -90,15 +104,7 @@ class MicrosoftOfficeLive(Renderer):
                                   capture_output=True, text=True, timeout=PROBE_SECONDS,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:  # the probe is killed; its Office too
-            said = exc.stdout or b""  # bytes, whatever text=True says, except on Windows
-            said = said.decode("utf-8", "replace") if isinstance(said, bytes) else said
-            for line in said.splitlines():
-                try:
-                    started = json.loads(line).get("started")
-                except (ValueError, AttributeError):
-                    continue
-                if isinstance(started, int):
-                    kill_process_tree(started)
+            _kill_started(exc.stdout)
             return Availability(False, reason=f"Office did not answer within "
                                 f"{PROBE_SECONDS:g} s when asked its version")
         try:
