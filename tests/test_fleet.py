@@ -593,3 +593,34 @@ def test_a_worker_stopped_politely_hands_its_running_job_to_another(tmp_path):
     results = _results(tmp_path / "out")
     assert len(results) == len(DOCUMENTS)
     assert {str(r.status) for r in results} == {"ok"}, [r.message for r in results]
+
+
+@needs_libreoffice
+@needs_shared
+def test_a_sweep_ending_leaves_another_sweep_s_running_job_alone(tmp_path):
+    x2t = install_x2t(tmp_path / "oo")
+    corpora = {}
+    for name, document in (("a", DOCUMENTS[0]), ("b", DOCUMENTS[1])):
+        corpora[name] = tmp_path / f"corpus-{name}"
+        corpora[name].mkdir()
+        shutil.copy(SHARED / "office2pdf-fixtures" / document, corpora[name] / document)
+    cluster = Cluster(tmp_path / "cluster")
+    sweeps: list[subprocess.Popen] = []
+    try:
+        cluster.worker("stuck", {"ONLYOFFICE_X2T": str(x2t), "FAKE_X2T_EXIT": "hang"},
+                       "--suite", "onlyoffice")
+        cluster.worker("lo", {}, "--suite", "libreoffice")
+        cluster.wait_for({"stuck", "lo"})
+        sweeps.append(_sweep(cluster, corpora["b"], tmp_path / "out-b", "30", "onlyoffice"))
+        _until_running(str(x2t))
+        sweeps.append(_sweep(cluster, corpora["a"], tmp_path / "out-a", "30", "libreoffice"))
+        _, stderr = sweeps[-1].communicate(timeout=120)
+        assert sweeps[-1].returncode == 0, stderr[-2000:]
+        # the sweep that ended told every worker to release it: only its own went
+        assert _running(str(x2t)), "the end of one sweep killed another sweep's job"
+    finally:
+        for sweep in sweeps:
+            if sweep.poll() is None:
+                sweep.kill()
+        cluster.close()
+    assert {str(r.status) for r in _results(tmp_path / "out-a")} == {"ok"}
