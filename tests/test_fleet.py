@@ -332,6 +332,8 @@ def test_large_renderings_come_back_in_chunks_and_leave_nothing_on_the_worker(fl
                / shipment.box)
         assert (box / "doc/libreoffice/output.pdf").is_file()
         transfer.unpack(shipment, tmp_path / "artifacts", client)
+        client.run(release_sweep, "feed1", workers=[address])
+        assert not box.parent.parent.exists()
     for relative, size in sizes.items():
         assert (tmp_path / "artifacts" / relative).read_bytes() == content(size)
     assert not box.exists()
