@@ -176,7 +176,12 @@ class LibreOffice(Renderer):
         remove_stale_office_pipes()
 
     def _env(self) -> dict[str, str]:
-        return dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=str(self._profile_dir()))
+        # Its temporary folders (lu*.tmp, left behind by every instance) go inside the
+        # private profile, removed with the sweep's scratch, not into the machine's /tmp.
+        temporary = self._profile_dir() / "tmp"
+        temporary.mkdir(exist_ok=True)
+        return dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=str(self._profile_dir()),
+                    TMPDIR=str(temporary))
 
     def process_groups(self) -> frozenset[int]:
         group = self._listener.group if self._listener is not None else None
