@@ -101,7 +101,8 @@ def profile(name: str | None, settings: dict[str, Any] | None = None,
             raise UsageError(f"profile {name}: unknown setting {key}; known: "
                              f"{', '.join(sorted(schema))}")
         expected = schema[key]
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
+        numeric = expected is int or (isinstance(expected, tuple) and bool not in expected)
+        if not isinstance(value, expected) or (isinstance(value, bool) and numeric):
             names = (" or ".join(t.__name__ for t in expected) if isinstance(expected, tuple)
                      else expected.__name__)
             raise UsageError(f"profile {name}: {key} must be {names}, not {value!r}")

@@ -56,3 +56,10 @@ def test_run_checks_a_profile_against_the_options_the_suites_declare(tmp_path):
     assert all(key in unknown.stderr for key in declared)
     out_of_range = run_with("fail_below_grade = 9")
     assert out_of_range.returncode == 2 and "between 0 and 5" in out_of_range.stderr
+
+
+@pytest.mark.parametrize("key", ["timeout_seconds", "worker_wait_seconds", "jobs"])
+def test_a_boolean_is_not_a_number_of_seconds_or_jobs(key):
+    with pytest.raises(UsageError, match=key):
+        profile("mine", _mine(**{key: True}))
+    assert profile("mine", _mine(keep_outputs=True))[1] == {"keep_outputs": True}
