@@ -8,7 +8,9 @@ and no slower to write (100 LibreOffice pages of the shared corpus at 60 dpi: 13
 
 from __future__ import annotations
 
+import io
 import os
+import threading
 from pathlib import Path
 
 from PIL import Image
@@ -18,15 +20,25 @@ SNAP = 3  # channel levels from pure white or black that are taken as them
 
 
 def save_page_image(image: Image.Image, target: Path) -> None:
-    """Written under a temporary name and moved into place, so a page that two jobs write
-    at once (the reference, shared by every suite of a document) is never seen half-written."""
+    write_atomically(encode_page_image(image), target)
+
+
+def encode_page_image(image: Image.Image) -> bytes:
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGB")
     palettised = image.quantize(COLOURS, method=Image.Quantize.FASTOCTREE,
                                 dither=Image.Dither.NONE)
     palettised.putpalette(_snapped(palettised.getpalette() or []))
-    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    palettised.save(temporary, format="PNG", compress_level=6)
+    encoded = io.BytesIO()
+    palettised.save(encoded, format="PNG", compress_level=6)
+    return encoded.getvalue()
+
+
+def write_atomically(data: bytes, target: Path) -> None:
+    """Written under a temporary name and moved into place, so a page that two jobs write
+    at once (the reference, shared by every suite of a document) is never seen half-written."""
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_bytes(data)
     os.replace(temporary, target)
 
 

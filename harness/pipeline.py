@@ -29,7 +29,7 @@ from harness.corpus.boundary import changed_since_discovery
 from harness.corpus.features import detect
 from harness.errors import SourceError, SourceTooLarge
 from harness.grade import grade
-from harness.images import save_page_image
+from harness.images import encode_page_image, save_page_image, write_atomically
 from harness.rasterise import DEFAULT_DPI, MAX_PAGES
 from harness.rasterise import Rasteriser, get as get_rasteriser
 from harness.reuse import file_digest, once
@@ -96,17 +96,28 @@ def _save_pages(images: list[Image.Image], folder: Path, artifacts_dir: Path) ->
 
 def _rendering_once(pdf: Path, job: Job, rasteriser: Rasteriser, graphics: bool,
                     folder: Path) -> tuple[Rendering, tuple[str, ...]]:
-    """A reference PDF read, and its page images written, once per run and content: every
-    suite of a document is compared with the same one."""
-    key = f"rendering-{file_digest(pdf)}-{rasteriser.name}-{job.dpi}-{int(graphics)}"
+    """A reference PDF read, and its page images encoded, once per run, document and
+    content: every suite of a document is compared with the same one. Each job still writes
+    the page files into its own artifacts folder when they are not there (a Dask job's is
+    its own), so the names it returns always name files it can vouch for."""
+    key = (f"rendering-{job.document.key}-{file_digest(pdf)}-{rasteriser.name}-{job.dpi}"
+           f"-{int(graphics)}")
 
-    def read() -> tuple[Rendering, tuple[str, ...]]:
+    def read() -> tuple[Rendering, tuple[bytes, ...]]:
         colour: list[Image.Image] = []
         rendering = load_rendering(pdf, job.dpi, rasteriser, MAX_PAGES, keep_rgb=colour,
                                    graphics=graphics)
-        return rendering, tuple(_save_pages(colour, folder, job.artifacts_dir))
+        return rendering, tuple(encode_page_image(image) for image in colour[:REPORT_PAGES])
 
-    return once(job.scratch_dir, key, read)
+    rendering, encoded = once(job.scratch_dir, key, read)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for number, data in enumerate(encoded, start=1):
+        target = folder / f"page-{number:03d}.png"
+        if not target.is_file():
+            write_atomically(data, target)
+        names.append(target.relative_to(job.artifacts_dir).as_posix())
+    return rendering, tuple(names)
 
 
 def result_without_rendering(document: Document, suite: str, version: str | None,

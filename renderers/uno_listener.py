@@ -185,12 +185,11 @@ class UnoListener:
             self.stop()
             self.start()
         self._served += 1
-        converting = time.monotonic()
         box: dict[str, Any] = {}
         worker = threading.Thread(target=self._convert, args=(source, targets, box, recalculate),
                                   daemon=True)
         worker.start()
-        worker.join(timeout_seconds - min(timeout_seconds / 2, converting - start))
+        worker.join(timeout_seconds)  # the whole timeout for the document itself
         seconds = time.monotonic() - start
         if worker.is_alive():
             self.stop()

@@ -2,7 +2,9 @@
 first job that needs them and read back by the others; the outputs a person never opens
 are not kept; page images are palettised."""
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,35 @@ def test_a_damaged_or_half_written_entry_is_computed_again(tmp_path):
     assert reuse.once(tmp_path, "k", lambda: 2) == 2
     reuse.forget()
     assert reuse.once(tmp_path, "k", lambda: 3) == 2  # the recomputed value was kept
+
+
+def test_only_the_latest_entries_stay_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(reuse, "KEPT_ON_DISK", 5)
+    for number in range(12):
+        reuse.once(tmp_path, f"k{number}", lambda: number)
+        os.utime(tmp_path / reuse.FOLDER / f"k{number}.pickle", ns=(number, number * 10**9))
+    kept = sorted(p.stem for p in (tmp_path / reuse.FOLDER).glob("*.pickle"))
+    assert kept == ["k10", "k11", "k7", "k8", "k9"]
+    reuse.forget()
+    assert reuse.once(tmp_path, "k0", lambda: "again") == "again"  # removed: computed anew
+
+
+def test_threads_asking_at_once_all_get_the_value(tmp_path):
+    errors, seen = [], []
+
+    def ask(number):
+        try:
+            for round_ in range(200):
+                seen.append(reuse.once(tmp_path, f"k{(number + round_) % 7}", lambda: "v"))
+        except Exception as exc:  # noqa: BLE001 - any error is the failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and set(seen) == {"v"} and len(seen) == 800
 
 
 def test_an_error_is_not_remembered(tmp_path):
@@ -112,10 +143,16 @@ def test_the_reference_is_read_once_for_every_suite_of_a_document(tmp_path, monk
                            task=task))
                for suite, task in (("msoffice", Task.SHOW), ("libreoffice", Task.SHOW),
                                    ("libreoffice", Task.SAVE))]
+    # a job whose artifacts folder is its own (as a Dask job's is) still gets the pages it names
+    elsewhere = run_job(Job(document, "libreoffice", tmp_path / "elsewhere", tmp_path / "scratch",
+                            120))
     pipeline.release_renderers()
     assert [r.status for r in results] == [Status.OK] * 3, [r.message for r in results]
-    # msoffice's rendering is the reference itself: read once, and LibreOffice's PDF once
-    assert [p.name for p in reads] == ["msoffice.pdf", "libreoffice.pdf"]
+    assert elsewhere.artifacts.reference_pages
+    for name in elsewhere.artifacts.reference_pages:
+        assert (tmp_path / "elsewhere" / name).is_file()
+    # msoffice's rendering is the reference itself: read once; LibreOffice's PDF once a job
+    assert [p.name for p in reads] == ["msoffice.pdf", "libreoffice.pdf", "libreoffice.pdf"]
     source_reads = [p for p in truths if Path(p).name == "04_resume_en.docx"]
     assert len(source_reads) == 1  # one truth for two suites and two tasks
     shown = {r.suite: r for r in results if r.task is Task.SHOW}

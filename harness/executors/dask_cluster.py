@@ -45,6 +45,7 @@ from harness.executors.fleet import (DEFAULT_WORKER_WAIT_SECONDS, Fleet, connect
                                      resource_name, stopping, wait_for_fleet)
 from harness.executors.local import worker_died
 from harness.formats import reference_for
+from harness.reuse import forget
 from harness.pipeline import (Job, JobResult, changed_result, release_renderers,
                               result_without_rendering, run_job)
 from harness.processes.groups import (HARNESS_VARIABLES, SWEEP_VARIABLE, WORKER_VARIABLE,
@@ -466,5 +467,6 @@ def release_sweep(sweep: str) -> None:
 def _release(sweep: str) -> None:
     folder = transfer.sweep_folder(sweep)
     release_renderers(under=folder)
+    forget()  # what the worker's memory kept of the sweep's documents
     kill_tagged(sweep, SWEEP_VARIABLE)
     shutil.rmtree(folder, ignore_errors=True)
