@@ -1,12 +1,14 @@
 """Retention: a store keeps every result for ever, and the artifacts (page images, PDFs,
-saved files) of its last N runs only, plus those of any run a regression points at.
+saved files) of its last N complete runs only, plus those of any run a regression points at.
 
-Which files stay, whatever run folder they are in:
-- every file a result of a kept run names: the last `keep_runs` runs, and any run one of
-  them regressed against (the run `fidelity history` compares it with, when a result got
-  worse), so a regression can still be shown against the pages it had before;
-- every file a cache entry's result names: a later run reuses a cached result by hard-linking
-  its files from the run that made it, so they must still be there.
+Which runs keep their artifacts:
+- the last `keep_runs` *complete* runs, and any run one of them regressed against (the run
+  `fidelity history` compares it with, when a result got worse), so a regression can still
+  be shown against the pages it had before;
+- every run not complete (running, or interrupted and waiting for `--resume`): it is never
+  counted among the N nor pruned, as its files are still being written or will be reused.
+Of a pruned run, the files a cache entry's result names stay: a later run reuses a cached
+result by hard-linking its files from the run that made it, so they must still be there.
 
 Everything else under a pruned run's artifacts folder goes, and so do the page images of
 that run's report folder (hard links to the same files: left there, they would free
@@ -62,13 +64,14 @@ class Pruning:
 
 
 def kept_runs(store: Store, keep_runs: int) -> list[Run]:
-    """The last `keep_runs` runs, and every run one of them regressed against in history."""
+    """The last `keep_runs` complete runs, every run one of them regressed against in
+    history, and every run that is not complete (running or interrupted: never pruned)."""
     if keep_runs < 1:
         raise UsageError("--keep-runs must be at least 1: the latest run keeps its artifacts")
     runs = store.runs()
-    latest = runs[-keep_runs:]
+    latest = [r for r in runs if r.state == "complete"][-keep_runs:]
     cache = RunCache(store)
-    keep = {r.id for r in latest}
+    keep = {r.id for r in latest} | {r.id for r in runs if r.state != "complete"}
     for run in latest:
         for h in history(store, run.id, cache):
             if h.previous_run_id is not None and h.counts.get("regression"):
@@ -76,22 +79,25 @@ def kept_runs(store: Store, keep_runs: int) -> list[Run]:
     return [r for r in runs if r.id in keep]
 
 
-def _used_files(store: Store, kept: list[Run], root: Path) -> set[Path]:
-    """Files that must stay: those of kept runs' results, and those the cache points at."""
-    used = {root / run.id / rel for run in kept for rel in store.artifact_files(run.id)}
-    used |= {root / run_id / rel for run_id, rel in store.cached_artifact_files()}
-    return {Path(os.path.normpath(p)) for p in used}
+def _used_files(store: Store, pruned: list[str], root: Path) -> set[Path]:
+    """Files of the runs being pruned that must stay: those the cache points at. (A kept
+    run's files are in its own folder, which is not pruned.)"""
+    return {Path(os.path.normpath(root / run_id / rel))
+            for run_id, rel in store.cached_artifact_files(pruned)}
 
 
 def _delete(path: Path, dry_run: bool, seen: dict[tuple[int, int], int]) -> int:
-    """Delete one file; the bytes it gives back (0 while another link still holds it).
-    `seen` counts the links of each inode a dry run would have removed."""
+    """Delete one file; the bytes it gives back: its size when this was its last link, else
+    0. `seen` counts the links of each inode already removed (or, in a dry run, that would
+    have been), so a dry run and a real one count the same."""
     stat = path.stat()
     inode = (stat.st_dev, stat.st_ino)
+    # links left before this one goes: a real unlink lowers st_nlink, a dry run does not
+    left = stat.st_nlink - (seen.get(inode, 0) if dry_run else 0)
     seen[inode] = seen.get(inode, 0) + 1
     if not dry_run:
         path.unlink()
-    return stat.st_size if seen[inode] == stat.st_nlink else 0
+    return stat.st_size if left == 1 else 0
 
 
 def _prune_folder(folder: Path, used: set[Path], dry_run: bool,
@@ -123,13 +129,12 @@ def prune(store: Store, keep_runs: int, reports_root: Path | None = None,
     "artifacts pruned". Results, runs and the cache stay in the store."""
     kept = kept_runs(store, keep_runs)
     kept_ids = {r.id for r in kept}
+    candidates = [run for run in store.runs() if run.id not in kept_ids]
     root = artifacts_root(store.path)
-    used = _used_files(store, kept, root)
+    used = _used_files(store, [run.id for run in candidates], root)
     seen: dict[tuple[int, int], int] = {}
     pruned, protected, rebuilt = [], 0, []
-    for run in store.runs():
-        if run.id in kept_ids:
-            continue
+    for run in candidates:
         files, freed, held = _prune_folder(root / run.id, used, dry_run, seen)
         report_pages = reports_root / run.id / "pages" if reports_root else None
         if report_pages is not None:

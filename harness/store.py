@@ -471,13 +471,20 @@ class Store:
         for artifacts in self.artifacts(run_id):
             yield from artifacts.files()
 
-    def cached_artifact_files(self) -> Iterator[tuple[str, str]]:
-        """(run id, file) of every file a cache entry's result names: a later run reuses
-        them by linking them from that run's folder."""
+    def cached_artifact_files(self, run_ids: list[str] | None = None,
+                              ) -> Iterator[tuple[str, str]]:
+        """(run id, file) of every file a cache entry's result names (of the runs `run_ids`
+        only, when given): a later run reuses them by linking them from that run's folder."""
+        where, params = "", ()
+        if run_ids is not None:
+            if not run_ids:
+                return
+            where, params = f" AND c.run_id IN ({','.join('?' * len(run_ids))})", tuple(run_ids)
         for run_id, text in self._db.execute(
                 "SELECT r.run_id, r.artifacts FROM cache c JOIN results r ON "
                 "r.run_id=c.run_id AND r.corpus=c.corpus AND r.document=c.document AND "
-                "r.suite=c.suite AND r.task=c.task WHERE r.artifacts LIKE '%/%'"):
+                "r.suite=c.suite AND r.task=c.task WHERE r.artifacts LIKE '%/%'" + where,
+                params):
             for rel in from_json(Artifacts, json.loads(text)).files():
                 yield run_id, rel
 

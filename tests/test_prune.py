@@ -140,3 +140,127 @@ def test_keep_runs_is_a_profile_key_of_at_least_one():
             profile("night", {"profiles": {"night": {"keep_runs": wrong}}})
     done = fidelity("prune", "--keep-runs", "0", "--store", "/nonexistent/s.sqlite")
     assert done.returncode == 2 and "no result store" in done.stderr
+
+
+# Fabricated stores: real SQLite, real files and real reports, no suite needed. Each run
+# has results of DOCS with a PDF and a page image; the page is hard-linked into its report.
+DOCS = ("a.docx", "b.docx", "c.docx")
+
+
+def _fabricate(tmp_path: Path, runs, cached: str | None = None):
+    """runs: [(run_id, state, {document: grade})] oldest first; `cached`: a run whose
+    results the cache points at. Returns (store path, reports folder)."""
+    from datetime import datetime, timedelta, timezone
+
+    from harness.corpus import Document
+    from harness.corpus.discover import document_key
+    from harness.records import Artifacts, JobResult
+    from harness.report import build_report
+    from harness.store import Run
+
+    out = tmp_path / "reports"
+    path = out / "fidelity.sqlite"
+    root = artifacts_root(path)
+    documents = [Document("c", tmp_path, name, "docx", 1, "aa" * 32) for name in DOCS]
+    with Store(path) as store:
+        for number, (run_id, state, grades) in enumerate(runs):
+            started = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=number)
+            store.start_run(Run(run_id, started.isoformat(), None, "running", "0.1.0", 2,
+                                {"libreoffice": {"version": "7.4", "available": True}},
+                                {"rasteriser": {"rasteriser": "pypdfium2", "dpi": 60}}),
+                            documents)
+            for name in DOCS:
+                key = document_key("c", name)
+                artifacts = Artifacts(pdf=f"{key}/libreoffice/show.pdf",
+                                      pages=(f"{key}/libreoffice/page-001.png",))
+                for rel, size in zip(artifacts.files(), (3000, 5000)):
+                    (root / run_id / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (root / run_id / rel).write_bytes(os.urandom(size))
+                result = JobResult(corpus="c", document=name, format="docx",
+                                   suite="libreoffice", suite_version="7.4", task="show",
+                                   status="ok", grade=grades.get(name, 5), message="m",
+                                   artifacts=artifacts)
+                store.add_result(run_id, result, cache_key=f"{name}-show"
+                                 if run_id == cached else None)
+            store.finish_run(run_id, (started + timedelta(minutes=5)).isoformat(), state)
+            build_report(store, run_id, out)
+    return path, out
+
+
+def _sizes(folder: Path) -> int:
+    """Bytes of the distinct files under `folder` (a hard link counted once)."""
+    inodes = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in _files(folder)}
+    return sum(inodes.values())
+
+
+def test_running_and_interrupted_runs_are_neither_counted_nor_pruned(tmp_path):
+    from harness.prune import kept_runs, prune
+
+    path, out = _fabricate(tmp_path, [("r1", "complete", {}), ("r2", "interrupted", {}),
+                                      ("r3", "complete", {}), ("r4", "running", {})])
+    root = artifacts_root(path)
+    before = {r: _files(root / r) for r in ("r1", "r2", "r3", "r4")}
+    with Store(path) as store:
+        # the last complete run is r3, not r4 (running) nor r2 (interrupted)
+        assert [r.id for r in kept_runs(store, 1)] == ["r2", "r3", "r4"]
+        done = prune(store, 1, out)
+    assert [p.run_id for p in done.pruned] == ["r1"]
+    assert not _files(root / "r1")
+    for run in ("r2", "r3", "r4"):
+        assert _files(root / run) == before[run], f"{run} is untouched"
+        assert _files(out / run / "pages")
+
+
+def test_the_run_a_regression_points_at_keeps_its_artifacts(tmp_path):
+    """r3 got worse than r2 on b.docx: with --keep-runs 1, r2 stays although only r3 is
+    among the last 1, and r1 (regressed against by nobody) goes."""
+    from harness.prune import prune
+
+    path, out = _fabricate(tmp_path, [("r1", "complete", {}), ("r2", "complete", {}),
+                                      ("r3", "complete", {"b.docx": 2})])
+    with Store(path) as store:
+        [h] = history(store, "r3")
+        assert h.previous_run_id == "r2" and h.counts["regression"] == 1
+        done = prune(store, 1, out)
+    root = artifacts_root(path)
+    assert set(done.kept) == {"r2", "r3"} and [p.run_id for p in done.pruned] == ["r1"]
+    assert _files(root / "r2") and _files(out / "r2" / "pages")
+    assert not _files(root / "r1")
+
+
+def test_a_dry_run_and_a_real_one_count_the_same_bytes_freed(tmp_path):
+    from harness.prune import prune
+
+    path, out = _fabricate(tmp_path, [("r1", "complete", {}), ("r2", "complete", {})])
+    root = artifacts_root(path)
+    # every file of r1: its PDFs, and its pages (linked into the report: counted once)
+    expected = _sizes(root / "r1")
+    assert expected == len(DOCS) * 8000 and _files(out / "r1" / "pages")
+    with Store(path) as store:
+        dry = prune(store, 1, out, dry_run=True)
+        done = prune(store, 1, out)
+        recorded = store.pruned("r1")
+    assert dry.freed_bytes == done.freed_bytes == expected
+    assert recorded["bytes"] == expected and recorded["files"] == len(DOCS) * 3
+    assert f"freed {expected / 1e6:.1f} MB in all" in done.lines()[-1]
+
+
+def test_a_second_prune_frees_nothing_and_rebuilds_nothing(tmp_path):
+    """Files the cache keeps of a pruned run are not linked into its rebuilt report, so the
+    next prune has nothing to delete, count or rebuild."""
+    from harness.prune import prune
+
+    path, out = _fabricate(tmp_path, [("r1", "complete", {}), ("r2", "complete", {})],
+                           cached="r1")
+    root = artifacts_root(path)
+    with Store(path) as store:
+        first = prune(store, 1, out)
+        assert first.protected_files == len(DOCS) * 2 and first.reports_rebuilt == ("r1",)
+        assert _files(root / "r1"), "the cache still uses r1's files"
+        assert not (out / "r1" / "pages").exists(), "the rebuilt report links no page"
+        page = next((out / "r1" / "documents").glob("a-*.html")).read_text()
+        assert "Artifacts pruned" in page
+        second = prune(store, 1, out)
+        recorded = store.pruned("r1")
+    assert second.pruned == () and second.reports_rebuilt == () and second.freed_bytes == 0
+    assert recorded["files"] == first.pruned[0].files, "nothing counted twice"

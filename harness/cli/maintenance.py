@@ -18,9 +18,10 @@ from harness.store import Store
 @app.command("prune")
 def prune_command(
     keep_runs: Annotated[int, typer.Option(
-        "--keep-runs", help="Keep the artifacts of the last N runs (and of the runs they are "
-        "compared with in history); delete the other runs' page images, PDFs and saved "
-        "files. Results are kept for ever.")],
+        "--keep-runs", help="Keep the artifacts of the last N complete runs, of any run one of "
+        "them regressed against (a result got worse since it), and of every running or "
+        "interrupted run; delete the other runs' page images, PDFs and saved files. Results "
+        "are kept for ever.")],
     out: Annotated[Path, typer.Option(
         help="Reports folder: the store is OUT/fidelity.sqlite, and the page images of a "
         "pruned run's report there go too (the report is rebuilt).")] = DEFAULT_OUT,

@@ -144,7 +144,10 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         shutil.rmtree(out)
     for folder in ("documents", "suites"):
         (out / folder).mkdir(parents=True)
-    for rel in dict.fromkeys(images):  # a reference page is named by every suite's result
+    # A pruned run's pages say "artifacts pruned": the few files the cache kept are not
+    # linked again (the next prune would delete and count them again, night after night).
+    linked = () if store.pruned(run.id) else dict.fromkeys(images)
+    for rel in linked:  # a reference page is named by every suite's result
         if (artifacts / rel).is_file():
             _link_or_copy(artifacts / rel, out / "pages" / rel)
     large = len(documents) > LARGE_RUN
