@@ -101,10 +101,18 @@ def test_a_large_run_lists_documents_a_page_at_a_time_and_every_link_resolves(
     linked = re.findall(r'<a class="doc" href="([^"]+)\.html"', "".join(p.read_text()
                                                                        for p in lists))
     assert {Path(h).name for h in linked} == pages, "a row links to a page only if it exists"
-    # every document with page images kept has its page
-    with_images = {d["key"] for d in documents
-                   if (out / "pages" / d["key"]).is_dir()}
-    assert with_images and with_images <= pages
+    # a page goes to each document with a result graded 3 or less or failed, and to those
+    # the report names (linked from the index, a suite page or the history); page images
+    # alone earn none, and only documents with a page have their images linked
+    low = {d["key"] for d in documents if _worst_counted(store_folder, d) <= 3}
+    named = {Path(h).stem for f in [out / "index.html", out / "history.html",
+                                    *(out / "suites").glob("*.html")]
+             for h in re.findall(r'href="(?:\.\./)?documents/([^"#/]+)\.html"',
+                                 f.read_text()) if not h.startswith("list-")}
+    assert low and low <= pages and pages <= low | named
+    with_images = {p.name for p in (out / "pages").iterdir()} if (out / "pages").is_dir() \
+        else set()
+    assert with_images <= pages
     for html_file in [out / "index.html", out / "history.html", *lists,
                       *(out / "suites").glob("*.html"),
                       *list((out / "documents").glob("*.html"))[:10]]:
@@ -115,6 +123,37 @@ def test_a_large_run_lists_documents_a_page_at_a_time_and_every_link_resolves(
     exported = json.loads((out / "results.json").read_text())
     assert len(exported["results"]) == DOCUMENTS * 20
     assert len((out / "results.csv").read_text().splitlines()) == DOCUMENTS * 20 + 1
+
+
+def _worst_counted(store_folder, doc) -> int:
+    """The lowest grade a document's results count for (failures 0; 9: none counted)."""
+    from harness.history.grades import counted_grade
+
+    with Store(store_folder / "fidelity.sqlite") as store:
+        grades = [counted_grade(r) for r in store.results(
+            store.run().id, document=(doc["corpus"], doc["path"]), measures=False)]
+    return min((g for g in grades if g is not None), default=9)
+
+
+def test_a_large_run_gives_pages_to_the_worst_documents_up_to_a_cap(
+        store_folder, monkeypatch, tmp_path):
+    monkeypatch.setattr(report_build, "LARGE_RUN", 20)
+    with Store(store_folder / "fidelity.sqlite") as store:
+        out = report_build.build_report(store, None, tmp_path / "all")
+        everyone = {p.stem for p in (out / "documents").glob("*.html")
+                    if not p.stem.startswith("list-")}
+        monkeypatch.setattr(report_build, "PAGED_AT_MOST", 1)  # below the named ones
+        out = report_build.build_report(store, None, tmp_path / "capped")
+        documents = store.documents(store.run().id)
+    capped = {p.stem for p in (out / "documents").glob("*.html")
+              if not p.stem.startswith("list-")}
+    # the named documents keep their pages; no low-graded one is added beyond the cap
+    named = {Path(h).stem for f in [out / "index.html", out / "history.html",
+                                    *(out / "suites").glob("*.html")]
+             for h in re.findall(r'href="(?:\.\./)?documents/([^"#/]+)\.html"',
+                                 f.read_text()) if not h.startswith("list-")}
+    assert capped == named and len(capped) < len(everyone) < len(documents)
+    assert "at most 1 in all" in (out / "index.html").read_text()
 
 
 def test_a_small_run_keeps_one_table_and_a_page_per_document(store_folder, tmp_path):

@@ -24,6 +24,7 @@ from harness.report.agreement import write_json as write_agreement
 from harness.config import load_settings
 from harness.history import history, trends
 from harness.history.compare import RunCache
+from harness.history.grades import counted_grade
 from harness.report.analysis import (GRADES, NOT_RUN, ROBUSTNESS_STATUSES, distribution,
                                      failures, feature_matrix, malformed_documents, matrix,
                                      robustness, row_label, set_apart, shown_labels, worst)
@@ -40,10 +41,13 @@ FAILURE_STATUSES = [s.value for s in Status if s is not Status.OK]
 TASK_ORDER = [t.value for t in Task]
 TREND_RUNS = 30  # history shows at most this many complete runs
 # Above this many documents a run is large: its documents' table is split into pages of
-# TABLE_PAGE rows, and only documents with something to show get a page of their own (see
-# `worth_a_page`); the others are a row of that table, and in results.csv.
+# TABLE_PAGE rows, and only documents the report names or that did badly get a page of their
+# own, at most PAGED_AT_MOST (see `worth_a_page`); the others are a row of that table.
 LARGE_RUN = 2000
 TABLE_PAGE = 500
+PAGED_AT_MOST = 5000  # documents of a large run with a page: the named ones, then the worst
+LOW_GRADE = 3  # in a large run, a document with a result at or below this (or failed) is
+# worth a page, room permitting
 
 
 def list_page(number: int) -> str:
@@ -144,17 +148,20 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         shutil.rmtree(out)
     for folder in ("documents", "suites"):
         (out / folder).mkdir(parents=True)
-    # A pruned run's pages say "artifacts pruned": the few files the cache kept are not
-    # linked again (the next prune would delete and count them again, night after night).
-    linked = () if store.pruned(run.id) else dict.fromkeys(images)
-    for rel in linked:  # a reference page is named by every suite's result
-        if (artifacts / rel).is_file():
-            _link_or_copy(artifacts / rel, out / "pages" / rel)
     large = len(documents) > LARGE_RUN
     paged = listed = None
     if large:
-        paged = worth_a_page(context, images, documents)
+        paged = worth_a_page(context, documents)
         listed = {d["key"]: i // TABLE_PAGE + 1 for i, d in enumerate(_table_order(documents))}
+    # A pruned run's pages say "artifacts pruned": the few files the cache kept are not
+    # linked again (the next prune would delete and count them again, night after night).
+    # A large run links the pages of the documents that have a page only.
+    linked = () if store.pruned(run.id) else dict.fromkeys(images)
+    for rel in linked:  # a reference page is named by every suite's result
+        if paged is not None and rel.split("/", 1)[0] not in paged:
+            continue
+        if (artifacts / rel).is_file():
+            _link_or_copy(artifacts / rel, out / "pages" / rel)
     context.update(large=large, paged=paged, table_pages=_table_pages(documents)
                    if large else [])
     del summaries
@@ -191,25 +198,32 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     return out
 
 
-def worth_a_page(context: dict[str, Any], images: list[str],
-                 documents: list[dict]) -> frozenset[str]:
-    """The keys of the documents a large run gives a page of their own: those with page
-    images kept (something to look at side by side), and those the report names: a
-    verdict's worst documents, a suite's worst documents and listed failures, the changes
-    the history page lists. A bounded number, whatever the run's size; the method page
-    says so, and every other document is a row of the documents' list."""
+def worth_a_page(context: dict[str, Any], documents: list[dict],
+                 limit: int | None = None) -> frozenset[str]:
+    """The keys of the documents a large run gives a page of their own: those the report
+    names (the recommended suite's worst documents per format, a suite's worst documents and listed failures, the
+    changes the history page lists), then those with a result graded 3 or less or failed,
+    the worst first, until PAGED_AT_MOST documents have a page. Page images alone earn no
+    page: in a real run every document shown has them. The method page says so, and every
+    other document is a row of the documents' list."""
+    limit = PAGED_AT_MOST if limit is None else limit
     keys = {(d["corpus"], d["path"]): d["key"] for d in documents}
-    named = {(corpus, path) for rec in context["recommendations"] for s in rec.suites
-             for corpus, path, _ in s.worst_documents}
+    named = {(corpus, path) for rec in context["recommendations"]  # the index shows the
+             for s in rec.suites[:1] for corpus, path, _ in s.worst_documents}  # best's
     for suite in context["suite_pages"]:
         named |= {(r.corpus, r.document) for r in (*suite["worst"], *suite["failures"])}
     for h in context["history"]["changes"]:
         shown = sorted((c for c in h.changes if c.kind != "new"), key=lambda c: c.kind,
                        reverse=True)[:CHANGES_SHOWN]
         named |= {(c.corpus, c.document) for c in shown}
-    with_images = {rel.split("/", 1)[0] for rel in images}
-    return frozenset({keys[k] for k in named if k in keys}
-                     | {key for key in keys.values() if key in with_images})
+    paged = {keys[k] for k in named if k in keys}
+    low = []
+    for doc, rows in context["by_doc"].items():
+        grades = [g for g in map(counted_grade, rows.values()) if g is not None]
+        if doc in keys and keys[doc] not in paged and grades and min(grades) <= LOW_GRADE:
+            low.append((min(grades), sum(grades) / len(grades), keys[doc]))
+    room = max(0, limit - len(paged))
+    return frozenset(paged | {key for _, _, key in sorted(low)[:room]})
 
 
 def _table_order(documents: list[dict]) -> list[dict]:
@@ -304,6 +318,7 @@ def _context(store: Store, run: Run, results: list[Any], documents: list[dict],
         "doc_key": {(d["corpus"], d["path"]): d["key"] for d in documents},
         "large": False, "paged": None, "table_pages": [], "table_page_size": TABLE_PAGE,
         "large_run": LARGE_RUN, "changes_shown": CHANGES_SHOWN,
+        "paged_at_most": PAGED_AT_MOST,
         "pruned": store.pruned(run.id),
     }
 
