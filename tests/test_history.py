@@ -352,3 +352,22 @@ def test_an_unknown_run_is_a_usage_error(tmp_path):
                                str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO)
         assert done.returncode == 2, (command, done.stderr)
         assert "no run 'nosuchrun'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_suite_with_nothing_compared_has_no_history_counted_or_read(tmp_path, monkeypatch):
+    """abiword ran on a.docx in r1; in r2 it is `unavailable` on b.docx only (nothing in r1
+    to compare with) and has no result for a.docx: nothing compared, so no history, the
+    same whether SQL counts it (a result gone) or the results are read one by one."""
+    suites = {run: {"libreoffice": {"version": "7.4", "available": True},
+                    "abiword": {"version": "3.0", "available": True}} for run in ("r1", "r2")}
+    first = [_result("a.docx"), _result("b.docx"), _result("a.docx", suite="abiword")]
+    second = [_result("a.docx"), _result("b.docx", grade=3),
+              _result("b.docx", suite="abiword", status="unavailable", grade=None)]
+    with _store(tmp_path, [("r1", "complete", first), ("r2", "complete", second)],
+                with_documents=True, suites=suites) as store:
+        counted = [h.to_json() for h in history(store, "r2")]
+        monkeypatch.setattr(Store, "has_documents", lambda self, run_id: False)
+        read = [h.to_json() for h in history(store, "r2")]
+    assert counted == read
+    assert [h["suite"] for h in counted] == ["libreoffice"]
+    assert counted[0]["counts"]["regression"] == 1

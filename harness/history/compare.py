@@ -36,7 +36,8 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
-from harness.history.grades import NOT_RUN, MeanGrade, mean_grade, mean_of_counts, row_label
+from harness.history.grades import (NOT_RUN, MeanGrade, mean_grade, mean_of_counts,
+                                    row_label, task_label)
 from harness.records import JobResult
 from harness.store import ResultSummary, Run, Store
 
@@ -329,17 +330,15 @@ def _counted_histories(store: Store, cache: RunCache, run: Run, previous_run: Ru
     versions: dict[str, tuple[set, set]] = {s: (set(), set()) for s in suites}
     means: dict[str, dict[str, tuple[list, list]]] = {s: defaultdict(lambda: ([], []))
                                                       for s in suites}
-    seen = set()
     for (suite, task, fmt, version, status, grade, status_before, grade_before,
          version_before, apart, n) in store.compared_counts(run.id, previous_run.id, suites):
-        seen.add(suite)
         counts[suite][_classify(status_before, grade_before, status, grade)] += n
         if version:
             versions[suite][0].add(version)
         if version_before and status_before is not None:
             versions[suite][1].add(version_before)
         if not apart:
-            label = suite if task == "show" else f"{suite} ({task})"
+            label = task_label(suite, task)
             sides = means[suite][f"{label} {fmt}"]
             sides[1].append((status, grade, n))
             if status_before is not None:
@@ -348,11 +347,10 @@ def _counted_histories(store: Store, cache: RunCache, run: Run, previous_run: Ru
     for suite, task, fmt, status, grade, version, apart, n in store.gone_counts(
             run.id, previous_run.id, suites):
         gone[suite] += n
-        seen.add(suite)
         if version:
             versions[suite][1].add(version)
         if not apart:
-            label = suite if task == "show" else f"{suite} ({task})"
+            label = task_label(suite, task)
             means[suite][f"{label} {fmt}"][0].append((status, grade, n))
     changes: dict[str, list[Change]] = defaultdict(list)
     for suite, corpus, document, task, status_before, grade_before, status, grade in \
@@ -362,8 +360,8 @@ def _counted_histories(store: Store, cache: RunCache, run: Run, previous_run: Ru
                                      status_before, grade_before, status, grade))
     out = {}
     for suite in suites:
-        if not sum(counts[suite].values()) and suite not in seen:
-            continue  # it never ran, neither here nor in its baseline
+        if not sum(counts[suite].values()):
+            continue  # nothing compared: it never ran here, nor on what its baseline had
         after, before = versions[suite]
         out[suite] = SuiteHistory(
             suite, run.id, previous_run.id,

@@ -46,17 +46,7 @@ def counted_grade(result: JobResult) -> int | None:
 
 def mean_grade(results: Iterable[JobResult]) -> MeanGrade:
     """The mean grade of results, failures counted as 0 (see the module's definitions)."""
-    total, graded, failed, left_out = 0, 0, 0, 0
-    for r in results:
-        if r.status in FAILED:
-            failed += 1
-        elif r.status == Status.OK.value and r.grade is not None:
-            graded += 1
-            total += r.grade
-        else:
-            left_out += 1
-    counted = graded + failed
-    return MeanGrade(round(total / counted, 2) if counted else None, graded, failed, left_out)
+    return mean_of_counts((r.status, r.grade, 1) for r in results)
 
 
 def mean_of_counts(counts: Iterable[tuple[str, int | None, int]]) -> MeanGrade:
@@ -84,4 +74,9 @@ def below_grade(results: Iterable[JobResult], fail_below_grade: int) -> list[Job
 def row_label(result: JobResult) -> str:
     """A suite's row as the report and history name it: showing and saving back are graded
     apart ("libreoffice", "libreoffice (save)")."""
-    return result.suite if result.task == Task.SHOW else f"{result.suite} ({result.task})"
+    return task_label(result.suite, result.task)
+
+
+def task_label(suite: str, task: str) -> str:
+    """`row_label` of a suite and task given apart (as SQL counts return them)."""
+    return suite if task == Task.SHOW else f"{suite} ({task})"

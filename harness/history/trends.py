@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 
 from harness.history.compare import RunCache, overlap
 from harness.history.grades import (NOTHING_RAN, MeanGrade, mean_grade, mean_of_counts,
-                                    row_label)
-from harness.records import Task
+                                    row_label, task_label)
 from harness.store import Run, Store
 
 
@@ -72,8 +71,7 @@ def trends(store: Store, run_id: str | None = None, limit: int = 30,
             grouped: dict[tuple[str, str], list[tuple]] = defaultdict(list)
             for suite, task, fmt, status, grade, n in store.outcome_counts(r.id, run.id):
                 if status not in NOTHING_RAN:
-                    label = suite if task == Task.SHOW.value else f"{suite} ({task})"
-                    grouped[(label, fmt)].append((status, grade, n))
+                    grouped[(task_label(suite, task), fmt)].append((status, grade, n))
             cells = {key: mean_of_counts(rows) for key, rows in grouped.items()}
         else:
             groups: dict[tuple[str, str], list] = defaultdict(list)

@@ -130,7 +130,8 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     env = _environment()
     if single_file is not None:
         results = list(store.results(run.id))
-        context = _context(store, run, results, documents, artifacts, _images(results))
+        context = _context(store, run, results, documents, artifacts,
+                           list(store.page_images(run.id)))
         context.update(_document_parts(context["by_doc"], run))
         links = Links("", True, artifacts, with_pages=pages)
         html = env.get_template("single.html").render(
@@ -250,11 +251,6 @@ def _document_parts(by_doc: dict[tuple[str, str], dict[str, JobResult]], run: Ru
             "page_rows": {key: _page_rows(rs, run.is_reference) for key, rs in by_doc.items()},
             "with_overlay": {key for key, rs in by_doc.items()
                              if any(r.artifacts.diff_pages for r in rs.values())}}
-
-
-def _images(results: list[JobResult]) -> list[str]:
-    return [rel for r in results for rel in (*r.artifacts.pages, *r.artifacts.reference_pages,
-                                             *r.artifacts.diff_pages)]
 
 
 def _context(store: Store, run: Run, results: list[Any], documents: list[dict],
