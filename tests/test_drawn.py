@@ -449,3 +449,16 @@ def test_a_deck_s_charts_and_pictures_are_found_on_their_slides(deck, tmp_path):
     # Every object taken off the page: the checks say so.
     empty = drawn_checks(truth, load(_stripped(pdf, tmp_path / "empty.pdf", keep_words=set())))
     assert [c.score for c in _by_feature(empty, "charts")] == [0.0, 0.0]
+
+
+def test_a_negative_size_from_a_damaged_file_counts_as_unknown():
+    """Found by hypothesis: a chart whose file gives it a width of -1 mm made the size
+    misfit take the log of a negative area, so the whole job failed."""
+    from harness.compare.drawn import _Box, _misfit
+    from harness.truth.drawn import Drawn
+
+    box = _Box(0.0, 0.0, 40.0, 30.0)
+    for width, height in ((-1.0, 50.0), (50.0, -1.0), (0.0, 50.0)):
+        item = Drawn("charts", "chart", "column", width_mm=width, height_mm=height)
+        assert _misfit(box, item) == 0.0
+    assert _misfit(box, Drawn("charts", "chart", "column", width_mm=80.0, height_mm=30.0)) == 0.0

@@ -515,7 +515,9 @@ def _fits_kind(kind: str, g: Graphic) -> bool:
 def _misfit(box: _Box, item: Drawn) -> float:
     """How far a drawing's size is from what the object's plot would be (about half its
     frame), in tenths of a natural logarithm: 0 when the size is not known."""
-    if not item.width_mm or not item.height_mm or box.area <= 0:
+    # A size a damaged file gives as negative is as unknown as a missing one.
+    if not item.width_mm or not item.height_mm or min(item.width_mm, item.height_mm) <= 0 \
+            or box.area <= 0:
         return 0.0
     return round(abs(math.log(box.area / (0.5 * item.width_mm * item.height_mm))), 1)
 
