@@ -38,10 +38,10 @@ DOCUMENTS = sorted(p for p in PROBES.iterdir() if not p.name.endswith(".json"))
 TASKS = ("show", "save")
 
 
-def _sweep(corpus: Path, out: Path, log: Path) -> str:
+def _sweep(corpus: Path, out: Path, log: Path, *more: str) -> str:
     argv = [sys.executable, "-m", "harness", "run", "--corpus", str(corpus), "--out", str(out),
             "--suite", "libreoffice", "--task", TASKS[0], "--task", TASKS[1], "--jobs", "2",
-            "--no-report"]
+            "--no-report", *more]
     return (f"rc=0; (cd {shlex.quote(str(REPO))} && CI= {shlex.join(argv)}) >{log}.out "
             f"2>{log}.err || rc=$?; echo $rc >{log}.rc")
 
@@ -72,10 +72,11 @@ def test_a_full_output_disk_stops_the_sweep_cleanly_and_the_run_resumes(tmp_path
     store = out / "reports" / "fidelity.sqlite"
     _in_namespace("\n".join([
         f"mount -t tmpfs -o size=1m tmpfs {out}",  # room for the store and a few pages
-        _sweep(PROBES, out / "reports", tmp_path / "first"),
+        # every suite output kept, so that the probes' sweep needs more than 1 MB
+        _sweep(PROBES, out / "reports", tmp_path / "first", "--keep-outputs"),
         _census(store, tmp_path / "after-first.json"),
         f"mount -o remount,size=200m {out}",  # the operator frees some space
-        _sweep(PROBES, out / "reports", tmp_path / "second"),
+        _sweep(PROBES, out / "reports", tmp_path / "second", "--keep-outputs"),
         _census(store, tmp_path / "after-second.json"),
     ]))
     total = len(DOCUMENTS) * len(TASKS)
