@@ -285,8 +285,6 @@ def wait_for_fleet(client, scheduler: str, suites: list[str], wait_seconds: floa
     """The fleet once every suite in `suites` is advertised, or once a worker has been
     there `SETTLE_SECONDS` (others may still be arriving), or after `wait_seconds` with no
     worker at all; and how long that took."""
-    import time
-
     clock = clock or time.monotonic
     start = clock()
     first_seen: float | None = None
