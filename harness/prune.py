@@ -19,7 +19,6 @@ pruned" in words instead of showing broken images.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -138,7 +137,10 @@ def prune(store: Store, keep_runs: int, reports_root: Path | None = None,
         files, freed, held = _prune_folder(root / run.id, used, dry_run, seen)
         report_pages = reports_root / run.id / "pages" if reports_root else None
         if report_pages is not None:
-            more, more_freed, _ = _prune_folder(report_pages, set(), dry_run, seen)
+            # the report's links to files that stay, stay too: its rebuilt pages show them
+            shown = {report_pages / p.relative_to(root / run.id) for p in used
+                     if p.is_relative_to(root / run.id)}
+            more, more_freed, _ = _prune_folder(report_pages, shown, dry_run, seen)
             files, freed = files + more, freed + more_freed
         protected += held
         if not files and store.pruned(run.id):
@@ -146,8 +148,6 @@ def prune(store: Store, keep_runs: int, reports_root: Path | None = None,
         pruned.append(PrunedRun(run.id, files, freed))
         if dry_run:
             continue
-        if report_pages is not None and report_pages.is_dir():
-            shutil.rmtree(report_pages, ignore_errors=True)
         store.mark_pruned(run.id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           files, freed)
         if reports_root is not None and (reports_root / run.id / "index.html").is_file():

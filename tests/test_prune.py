@@ -246,8 +246,9 @@ def test_a_dry_run_and_a_real_one_count_the_same_bytes_freed(tmp_path):
 
 
 def test_a_second_prune_frees_nothing_and_rebuilds_nothing(tmp_path):
-    """Files the cache keeps of a pruned run are not linked into its rebuilt report, so the
-    next prune has nothing to delete, count or rebuild."""
+    """Files the cache keeps of a pruned run are still shown by its rebuilt report (they
+    are there), and the next prune leaves their links alone: nothing to delete, count or
+    rebuild."""
     from harness.prune import prune
 
     path, out = _fabricate(tmp_path, [("r1", "complete", {}), ("r2", "complete", {})],
@@ -257,9 +258,11 @@ def test_a_second_prune_frees_nothing_and_rebuilds_nothing(tmp_path):
         first = prune(store, 1, out)
         assert first.protected_files == len(DOCS) * 2 and first.reports_rebuilt == ("r1",)
         assert _files(root / "r1"), "the cache still uses r1's files"
-        assert not (out / "r1" / "pages").exists(), "the rebuilt report links no page"
+        shown = {p.relative_to(out / "r1" / "pages") for p in _files(out / "r1" / "pages")}
+        left = {p.relative_to(root / "r1") for p in _files(root / "r1") if p.suffix == ".png"}
+        assert left and shown == left, "the rebuilt report shows exactly the images left"
         page = next((out / "r1" / "documents").glob("a-*.html")).read_text()
-        assert "Artifacts pruned" in page
+        assert "Artifacts pruned on" in page and "reuses from the cache" in page
         second = prune(store, 1, out)
         recorded = store.pruned("r1")
     assert second.pruned == () and second.reports_rebuilt == () and second.freed_bytes == 0

@@ -154,15 +154,16 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     if large:
         paged = worth_a_page(context, documents)
         listed = {d["key"]: i // TABLE_PAGE + 1 for i, d in enumerate(_table_order(documents))}
-    # A pruned run's pages say "artifacts pruned": the few files the cache kept are not
-    # linked again (the next prune would delete and count them again, night after night).
-    # A large run links the pages of the documents that have a page only.
-    linked = () if store.pruned(run.id) else dict.fromkeys(images)
-    for rel in linked:  # a reference page is named by every suite's result
+    # A pruned run links what is left of its artifacts (the files the cache still uses; the
+    # next prune leaves their links alone) and says the rest was pruned. A large run links
+    # the pages of the documents that have a page only.
+    kept_images: set[str] = set()
+    for rel in dict.fromkeys(images):  # a reference page is named by every suite's result
         if paged is not None and rel.split("/", 1)[0] not in paged:
             continue
         if (artifacts / rel).is_file():
             _link_or_copy(artifacts / rel, out / "pages" / rel)
+            kept_images.add(rel.split("/", 1)[0])
     context.update(large=large, paged=paged, table_pages=_table_pages(documents)
                    if large else [])
     del summaries
@@ -186,7 +187,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         key = (doc["corpus"], doc["path"])
         own = _by_label(store.results(run.id, document=key))
         write(f"documents/{doc['key']}.html", "document.html", "../", doc=doc,
-              **_document_parts({key: own}, run))
+              kept_images=doc["key"] in kept_images, **_document_parts({key: own}, run))
     for static in ("style.css", "report.js"):
         shutil.copyfile(TEMPLATES / static, out / static)
     write_json(out / "results.json", run, store.results(run.id, measures=False), documents,
