@@ -374,3 +374,20 @@ def test_a_scores_own_grade_is_the_gradings(recall):
     assert row.grade == step_grade(recall, TEXT_RECALL_STEPS)
     assert row.threshold.startswith("met" if row.grade else "missed")
     assert ("missed" in row.threshold) == (row.grade < 5)
+
+
+def test_rebuilding_an_older_run_leaves_latest_at_the_newest(tmp_path):
+    """Found by a new user: `fidelity report OLD_RUN` pointed `latest` back at the old run."""
+    from dataclasses import replace as _replace
+
+    store, good, _ = _store_with_results(tmp_path)
+    newer = _replace(store.run("r1"), id="r2", started_at="2026-01-02T00:00:00+00:00",
+                     finished_at="2026-01-02T00:05:00+00:00")
+    store.start_run(newer, [good])
+    store.add_result("r2", _result("good.docx", "libreoffice", "ok", 5))
+    reports = tmp_path / "reports"
+    build_report(store, None, reports)
+    assert (reports / "latest").resolve() == (reports / "r2").resolve()
+    build_report(store, "r1", reports)
+    assert (reports / "r1" / "index.html").is_file()
+    assert (reports / "latest").resolve() == (reports / "r2").resolve()

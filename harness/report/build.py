@@ -195,7 +195,7 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
     write_csv(out / "results.csv", store.results(run.id, measures=False),
               context["malformed"], store.score_names(run.id))
     write_agreement(out / "agreement.json", context["agreement"])
-    if point_latest:
+    if point_latest and run.id == store.run(None).id:  # an older run rebuilt: latest stays
         _point_latest(reports_root, run.id)
     return out
 
