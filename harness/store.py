@@ -493,6 +493,11 @@ class Store:
         for a in self.artifacts(run_id):
             yield from (*a.pages, *a.reference_pages, *a.diff_pages)
 
+    def output_files(self, run_id: str) -> Iterator[str]:
+        """The suites' own PDFs and saved files the run kept (those below 5 or not ok)."""
+        for a in self.artifacts(run_id):
+            yield from (p for p in (a.pdf, a.saved) if p is not None)
+
     def pruned(self, run_id: str) -> dict[str, Any] | None:
         """When and how far the run's artifacts were pruned (`fidelity prune`); None if not."""
         row = self._db.execute("SELECT pruned_at, files, bytes FROM pruned WHERE run_id=?",

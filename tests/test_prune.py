@@ -241,7 +241,8 @@ def test_a_dry_run_and_a_real_one_count_the_same_bytes_freed(tmp_path):
         done = prune(store, 1, out)
         recorded = store.pruned("r1")
     assert dry.freed_bytes == done.freed_bytes == expected
-    assert recorded["bytes"] == expected and recorded["files"] == len(DOCS) * 3
+    # per document: its PDF and page in the artifacts, and their two links in the report
+    assert recorded["bytes"] == expected and recorded["files"] == len(DOCS) * 4
     assert f"freed {expected / 1e6:.1f} MB in all" in done.lines()[-1]
 
 
@@ -259,8 +260,8 @@ def test_a_second_prune_frees_nothing_and_rebuilds_nothing(tmp_path):
         assert first.protected_files == len(DOCS) * 2 and first.reports_rebuilt == ("r1",)
         assert _files(root / "r1"), "the cache still uses r1's files"
         shown = {p.relative_to(out / "r1" / "pages") for p in _files(out / "r1" / "pages")}
-        left = {p.relative_to(root / "r1") for p in _files(root / "r1") if p.suffix == ".png"}
-        assert left and shown == left, "the rebuilt report shows exactly the images left"
+        left = {p.relative_to(root / "r1") for p in _files(root / "r1")}
+        assert left and shown == left, "the rebuilt report shows exactly the files left"
         page = next((out / "r1" / "documents").glob("a-*.html")).read_text()
         assert "Artifacts pruned on" in page and "reuses from the cache" in page
         second = prune(store, 1, out)

@@ -391,3 +391,20 @@ def test_rebuilding_an_older_run_leaves_latest_at_the_newest(tmp_path):
     build_report(store, "r1", reports)
     assert (reports / "r1" / "index.html").is_file()
     assert (reports / "latest").resolve() == (reports / "r2").resolve()
+
+
+def test_a_kept_suite_output_is_one_click_from_its_result(tmp_path):
+    """A PDF kept because its result is below 5 is linked from the document page (a new
+    user found it kept but linked nowhere); one the run did not keep is not linked."""
+    store, good, _ = _store_with_results(tmp_path)
+    pdf = artifacts_root(store.path) / "r1" / good.key / "abiword.pdf"
+    pdf.write_bytes(b"%PDF-1.4 kept")
+    store.add_result("r1", _result("good.docx", "abiword", "ok", 2,
+                                   artifacts=Artifacts(pdf=f"{good.key}/abiword.pdf")))
+    store.add_result("r1", _result("good.docx", "libreoffice", "ok", 3, task="save",
+                                   artifacts=Artifacts(saved=f"{good.key}/gone.docx")))
+    out = build_report(store, None, tmp_path / "reports")
+    page = (out / "documents" / f"{good.key}.html").read_text()
+    assert f'href="../pages/{good.key}/abiword.pdf"' in page
+    assert (out / "pages" / good.key / "abiword.pdf").read_bytes() == b"%PDF-1.4 kept"
+    assert "gone.docx" not in page  # named by the result, but not on disk: no dead link

@@ -90,6 +90,7 @@ class Links:
     # the documents' table each document is listed on; None: every document has a page.
     paged: frozenset[str] | None = None
     listed: dict[str, int] | None = None
+    outputs: frozenset[str] = frozenset()  # suites' PDFs and saved files linked in pages/
 
     def page(self, kind: str, key: str = "") -> str:
         if self.single:
@@ -101,6 +102,10 @@ class Links:
                 "method": f"{self.root}method.html",
                 "document": f"{self.root}documents/{key}.html",
                 "suite": f"{self.root}suites/{_slug(key)}.html"}[kind]
+
+    def file(self, rel: str | None) -> str:
+        """A suite's PDF or saved file, when the report links it (never in a single file)."""
+        return f"{self.root}pages/{rel}" if rel in self.outputs and not self.single else ""
 
     def image(self, rel: str | None) -> str:
         if rel is None or not self.with_pages:
@@ -164,12 +169,18 @@ def build_report(store: Store, run_id: str | None, reports_root: Path,
         if (artifacts / rel).is_file():
             _link_or_copy(artifacts / rel, out / "pages" / rel)
             kept_images.add(rel.split("/", 1)[0])
+    outputs = set()  # the suites' PDFs and saved files kept: one click from their result
+    for rel in store.output_files(run.id):
+        if (paged is None or rel.split("/", 1)[0] in paged) and (artifacts / rel).is_file():
+            _link_or_copy(artifacts / rel, out / "pages" / rel)
+            outputs.add(rel)
     context.update(large=large, paged=paged, table_pages=_table_pages(documents)
                    if large else [])
     del summaries
 
     def write(name: str, template: str, root: str, **extra: Any) -> None:
-        links = Links(root, False, out / "pages", paged=paged, listed=listed)
+        links = Links(root, False, out / "pages", paged=paged, listed=listed,
+                      outputs=frozenset(outputs))
         (out / name).write_text(env.get_template(template).render(
             {**context, **extra, "links": links, "root": root}), encoding="utf-8")
 
