@@ -243,10 +243,12 @@ def render(measured: dict[str, Any]) -> str:
         *bench_tables(measured["bench"], label),
         *([
             "",
-            "With `--limit`, `fidelity bench` takes the first documents in discovery order, "
-            "while the `fidelity run --limit` it times for the re-run takes a sample "
-            "stratified by format: the re-run may render documents the benchmark did not, "
-            "so its figure is an upper bound. Without `--limit` both see the whole corpus.",
+            "With `--limit`, `fidelity bench` and the `fidelity run --limit` it times for the "
+            "re-run take the same sample, stratified by format, so the re-run finds every "
+            "result in the cache. The naive loop converts one document after the other; the "
+            "harness runs as many workers as the machine has cores, cache off; each pays its "
+            "start-up once (the harness: its workers and one LibreOffice per worker), which "
+            "weighs on a few documents: read the ratio from 30 documents up.",
         ] if measured.get("limit") else []),
         "",
     ]

@@ -417,6 +417,9 @@ def bench_command(
     print(f"harness:    {harness['per_minute']:.1f} documents/min "
           f"({harness['wall_seconds']:.0f} s, {harness['failures']} not ok)")
     print(f"ratio harness / naive: {figures['ratio']}")
+    if figures["documents"] < 30:
+        print("  (few documents: the harness's start-up, its workers and one LibreOffice "
+              "each, weighs on this ratio; read it from 30 documents up)")
     print(f"harness time inside the suites: {harness['suite_seconds']:.0f} s of "
           f"{harness['wall_seconds'] * workers:.0f} worker-seconds; outside the suites: "
           f"{100 * harness['outside_suites_share']:.0f} % (whole jobs: "
