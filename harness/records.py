@@ -135,6 +135,7 @@ class SuiteRun:
     warnings: tuple[str, ...] = ()  # output kept, but the suite reported a loss
     harness_error: bool = False  # the harness failed, not the suite: done again on resume
     cached_from_run: str | None = None  # the run whose result this one reuses
+    worker: str | None = None  # the fleet worker that ran it (its name); None: this machine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +190,8 @@ class JobResult:
             flat["harness_error"] = True
         if run.cached_from_run:
             flat["cached_from"] = run.cached_from_run
+        if run.worker:
+            flat["worker"] = run.worker
         return {k: v for k, v in flat.items() if v is not None or k in _KEPT_NONE}
 
 

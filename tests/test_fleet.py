@@ -182,6 +182,7 @@ def test_each_job_runs_where_its_suite_is_and_libreoffice_matches_a_local_run(fl
     assert len(onlyoffice) == len(DOCUMENTS)
     assert {str(r.status) for r in onlyoffice} == {"ok"}, [r.message for r in onlyoffice]
     assert all(r.suite_run.via == "x2t" for r in onlyoffice)
+    assert {r.suite_run.worker for r in onlyoffice} == {"oo"}  # traced to the desk that made it
     local = fidelity("run", "--corpus", str(corpus), "--suite", "libreoffice", "--task",
                      "show", "--out", str(tmp_path / "local"), "--no-report")
     assert local.returncode == 0, local.stderr[-2000:]

@@ -311,13 +311,15 @@ def job_environment(routed: bool) -> dict[str, str | None]:
     return {**located, **{name: os.environ.get(name) for name in settings}}
 
 
-def _this_worker() -> str | None:
+def _this_worker(named: bool = False) -> str | None:
+    """The worker's address (or, `named`, the name it was started with, else its address)."""
     try:
         from distributed import get_worker
 
-        return get_worker().address
+        worker = get_worker()
     except ValueError:  # not on a worker (tests call it directly)
         return None
+    return str(worker.name) if named and worker.name is not None else worker.address
 
 
 def run_remote(job: Job, document: bytes, reference: bytes | None,
@@ -347,6 +349,9 @@ def run_remote(job: Job, document: bytes, reference: bytes | None,
             result = run_job(local)
             if stopping():
                 raise Reschedule()
+            # which desk made it: a bad result can be traced to one machine's suite
+            result = replace(result, suite_run=replace(result.suite_run,
+                                                       worker=_this_worker(named=True)))
             return result, transfer.pack(artifacts, _this_worker(), sweep.tag)
     finally:
         shutil.rmtree(inputs, ignore_errors=True)

@@ -22,7 +22,7 @@ def result_record(r: JobResult) -> dict[str, Any]:
         "grade": r.grade, "scores": r.scores, "message": r.message,
         "suite_seconds": round(r.suite_seconds, 3), "total_seconds": round(r.total_seconds, 3),
         "suite_peak_rss_mb": r.suite_peak_rss_mb, "harness_peak_rss_mb": r.harness_peak_rss_mb,
-        "via": r.suite_run.via,
+        "via": r.suite_run.via, "worker": r.suite_run.worker,
     }
 
 
