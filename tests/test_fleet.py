@@ -228,6 +228,7 @@ def test_a_scheduler_without_workers_ends_the_sweep_after_the_wait(tmp_path):
     assert done.returncode == 3, done.stderr[-2000:]
     assert "no worker connected to the Dask scheduler" in done.stderr
     assert "within 2 s" in done.stderr and took < 40
+    assert "yet; waiting up to 2 s" in done.stderr  # said while it waits, not only after
 
 
 @needs_libreoffice

@@ -85,7 +85,8 @@ class DaskExecutor(Executor):
         """Each suite as the connected workers offer it, after a bounded wait for them."""
         with self._client() as client:
             fleet, _ = wait_for_fleet(client, self.scheduler, list(here),
-                                      self.worker_wait_seconds)
+                                      self.worker_wait_seconds, say=lambda line: print(
+                                          f"fidelity: {line}", file=sys.stderr, flush=True))
         for line in _fleet_warnings(fleet):
             print(f"fidelity: {line}", file=sys.stderr)
         self.routed = fleet.routed

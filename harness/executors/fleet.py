@@ -281,16 +281,21 @@ def fleet_of(client, scheduler: str, ask: bool = True) -> Fleet:
 
 
 def wait_for_fleet(client, scheduler: str, suites: list[str], wait_seconds: float,
-                   clock=None) -> tuple[Fleet, float]:
+                   clock=None, say=None) -> tuple[Fleet, float]:
     """The fleet once every suite in `suites` is advertised, or once a worker has been
     there `SETTLE_SECONDS` (others may still be arriving), or after `wait_seconds` with no
     worker at all; and how long that took."""
     clock = clock or time.monotonic
     start = clock()
     first_seen: float | None = None
+    told = say is None
     while True:
         fleet = fleet_of(client, scheduler, ask=False)
         now = clock()
+        if not fleet.workers and not told:  # a silent minute reads as a hang
+            say(f"no worker connected to {scheduler} yet; waiting up to {wait_seconds:g} s "
+                "(--worker-wait)")
+            told = True
         if fleet.workers and first_seen is None:
             first_seen = now
         offered = set().union(*(w.suites for w in fleet.workers)) if fleet.workers else set()
