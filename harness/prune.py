@@ -44,6 +44,7 @@ class Pruning:
     protected_files: int  # files of pruned runs kept because a kept run or the cache uses them
     dry_run: bool
     reports_rebuilt: tuple[str, ...] = field(default_factory=tuple)
+    why_kept: dict[str, str] = field(default_factory=dict)  # run id -> why it was kept
 
     @property
     def freed_bytes(self) -> int:
@@ -51,7 +52,8 @@ class Pruning:
 
     def lines(self) -> list[str]:
         verb = "would free" if self.dry_run else "freed"
-        out = [f"kept the artifacts of {len(self.kept)} run(s): {', '.join(self.kept)}"]
+        out = [f"kept the artifacts of {len(self.kept)} run(s):"]
+        out += [f"  {run}: {self.why_kept.get(run, 'kept')}" for run in self.kept]
         for p in self.pruned:
             out.append(f"pruned {p.run_id}: {p.files} file(s), {verb} "
                        f"{p.freed_bytes / 1e6:.1f} MB")
@@ -65,17 +67,26 @@ class Pruning:
 def kept_runs(store: Store, keep_runs: int) -> list[Run]:
     """The last `keep_runs` complete runs, every run one of them regressed against in
     history, and every run that is not complete (running or interrupted: never pruned)."""
+    why = why_kept(store, keep_runs)
+    return [r for r in store.runs() if r.id in why]
+
+
+def why_kept(store: Store, keep_runs: int) -> dict[str, str]:
+    """Each kept run, with the reason in words (the output says why a run stayed)."""
     if keep_runs < 1:
         raise UsageError("--keep-runs must be at least 1: the latest run keeps its artifacts")
     runs = store.runs()
     latest = [r for r in runs if r.state == "complete"][-keep_runs:]
     cache = RunCache(store)
-    keep = {r.id for r in latest} | {r.id for r in runs if r.state != "complete"}
+    why = {r.id: f"{r.state}, never pruned" for r in runs if r.state != "complete"}
+    why.update({r.id: f"one of the last {keep_runs} complete run(s)" for r in latest})
     for run in latest:
         for h in history(store, run.id, cache):
-            if h.previous_run_id is not None and h.counts.get("regression"):
-                keep.add(h.previous_run_id)
-    return [r for r in runs if r.id in keep]
+            if h.previous_run_id is not None and h.counts.get("regression") \
+                    and h.previous_run_id not in why:
+                why[h.previous_run_id] = (f"run {run.id} regressed against it "
+                                          f"({h.suite}: {h.counts['regression']} result(s))")
+    return why
 
 
 def _used_files(store: Store, pruned: list[str], root: Path) -> set[Path]:
@@ -126,7 +137,8 @@ def prune(store: Store, keep_runs: int, reports_root: Path | None = None,
     """Delete the artifacts of every run but the kept ones (see the module), and the page
     images of their reports under `reports_root`; rebuild those reports so that they say
     "artifacts pruned". Results, runs and the cache stay in the store."""
-    kept = kept_runs(store, keep_runs)
+    why = why_kept(store, keep_runs)
+    kept = [r for r in store.runs() if r.id in why]
     kept_ids = {r.id for r in kept}
     candidates = [run for run in store.runs() if run.id not in kept_ids]
     root = artifacts_root(store.path)
@@ -154,4 +166,4 @@ def prune(store: Store, keep_runs: int, reports_root: Path | None = None,
             build_report(store, run.id, reports_root, point_latest=False)
             rebuilt.append(run.id)
     return Pruning(tuple(r.id for r in kept), tuple(pruned), protected, dry_run,
-                   tuple(rebuilt))
+                   tuple(rebuilt), why)

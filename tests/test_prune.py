@@ -224,6 +224,9 @@ def test_the_run_a_regression_points_at_keeps_its_artifacts(tmp_path):
         done = prune(store, 1, out)
     root = artifacts_root(path)
     assert set(done.kept) == {"r2", "r3"} and [p.run_id for p in done.pruned] == ["r1"]
+    said = "\n".join(done.lines())  # and it says why each run stayed
+    assert "r3: one of the last 1 complete run(s)" in said
+    assert "r2: run r3 regressed against it (libreoffice" in said
     assert _files(root / "r2") and _files(out / "r2" / "pages")
     assert not _files(root / "r1")
 
