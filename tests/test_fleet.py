@@ -242,16 +242,8 @@ def test_a_worker_killed_mid_job_leaves_every_job_classified_and_nothing_running
                                 "--suite", "onlyoffice")
         cluster.worker("lo", {}, "--suite", "libreoffice")
         cluster.wait_for({"oo", "lo"})
-        sweep = subprocess.Popen(
-            [sys.executable, "-m", "harness", "run", "--corpus", str(corpus), "--suite",
-             "onlyoffice", "--suite", "libreoffice", "--task", "show", "--out",
-             str(tmp_path / "out"), "--scheduler", cluster.address, "--worker-wait", "3",
-             "--no-report"], cwd=REPO, env=dict(os.environ, CI=""),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 40
-        while not _running(str(x2t)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _running(str(x2t)), "the OnlyOffice job never started"
+        sweep = _sweep(cluster, corpus, tmp_path / "out", "3", "onlyoffice", "libreoffice")
+        _until_running(str(x2t))
         doomed.kill()  # SIGKILL: no chance to stop its suite itself
         _, stderr = sweep.communicate(timeout=50)
         assert sweep.returncode == 0, stderr[-2000:]
@@ -281,16 +273,8 @@ def test_a_job_whose_worker_dies_reruns_on_another_worker_with_the_suite(tmp_pat
         doomed = cluster.worker("stuck", {"ONLYOFFICE_X2T": str(x2t), "FAKE_X2T_EXIT": "hang"},
                                 "--suite", "onlyoffice")
         cluster.wait_for({"stuck"})
-        sweep = subprocess.Popen(
-            [sys.executable, "-m", "harness", "run", "--corpus", str(corpus), "--suite",
-             "onlyoffice", "--task", "show", "--out", str(tmp_path / "out"), "--scheduler",
-             cluster.address, "--worker-wait", "30", "--no-report"], cwd=REPO,
-            env=dict(os.environ, CI=""), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-        deadline = time.monotonic() + 40
-        while not _running(str(x2t)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _running(str(x2t)), "the OnlyOffice job never started"
+        sweep = _sweep(cluster, corpus, tmp_path / "out", "30", "onlyoffice")
+        _until_running(str(x2t))
         doomed.kill()  # mid-job; a healthy worker with the suite comes within the wait
         cluster.worker("healthy", {"ONLYOFFICE_X2T": str(x2t)}, "--suite", "onlyoffice")
         _, stderr = sweep.communicate(timeout=60)
